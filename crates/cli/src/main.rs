@@ -1,0 +1,2 @@
+//! The `sightline` command line.
+fn main() {}

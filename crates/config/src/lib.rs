@@ -1,0 +1,1 @@
+//! The sightline.yml configuration: loading, validation with file/line errors, env expansion.

@@ -1,0 +1,1 @@
+//! Built-in host collector with node_exporter-compatible metric names.

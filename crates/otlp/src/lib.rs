@@ -1,0 +1,1 @@
+//! OTLP metrics ingest: conversion to Prometheus series per the OpenTelemetry compatibility spec.

@@ -1,0 +1,1 @@
+//! Prometheus remote_write receiver: decoding and validation of WriteRequest.

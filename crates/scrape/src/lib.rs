@@ -1,0 +1,1 @@
+//! Prometheus-compatible scraping: exposition parsers, relabelling, targets and scrape loops.

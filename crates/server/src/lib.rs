@@ -1,0 +1,1 @@
+//! Server wiring: HTTP listeners, ingest endpoints, reload, health and self-metrics.

@@ -1,0 +1,1 @@
+//! Sightline's time-series database: head, WAL replay, compressed chunks, blocks, compaction, retention.

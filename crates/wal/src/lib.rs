@@ -1,0 +1,1 @@
+//! Segmented, checksummed write-ahead log shared by every signal's storage.
