@@ -10,7 +10,18 @@ use std::fmt;
 pub const METRIC_NAME: &str = "__name__";
 
 /// One `name="value"` pair.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Label {
     /// The label name, e.g. `job`.
     pub name: String,
@@ -21,7 +32,10 @@ pub struct Label {
 impl Label {
     /// Builds a label from anything string-like.
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Label { name: name.into(), value: value.into() }
+        Label {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -37,7 +51,9 @@ impl Labels {
 
     /// Builds a label set from pairs in any order. Later duplicates win; empty values
     /// are dropped (Prometheus treats an empty value as an absent label).
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
         let mut b = LabelsBuilder::new();
         for (n, v) in pairs {
             b.set(n.into(), v.into());
@@ -139,7 +155,9 @@ impl Labels {
 
     /// A builder pre-filled with these labels, to modify a copy.
     pub fn to_builder(&self) -> LabelsBuilder {
-        LabelsBuilder { labels: self.0.clone() }
+        LabelsBuilder {
+            labels: self.0.clone(),
+        }
     }
 }
 
@@ -207,7 +225,11 @@ impl LabelsBuilder {
 
     /// The current value of `name`, or "" when absent.
     pub fn get(&self, name: &str) -> &str {
-        self.labels.iter().find(|l| l.name == name).map(|l| l.value.as_str()).unwrap_or("")
+        self.labels
+            .iter()
+            .find(|l| l.name == name)
+            .map(|l| l.value.as_str())
+            .unwrap_or("")
     }
 
     /// Keeps only labels for which `keep` returns true.

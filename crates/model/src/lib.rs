@@ -11,15 +11,18 @@
 //! - [`batch`]: the unit of ingestion ([`WriteBatch`]) and the [`SampleSink`] every
 //!   ingest path writes to.
 //! - [`metadata`]: metric types, help and unit.
+//! - [`units`]: durations and sizes in Prometheus notation.
 
 pub mod batch;
 pub mod labels;
 pub mod matcher;
 pub mod metadata;
 pub mod sample;
+pub mod units;
 
 pub use batch::{AppendError, AppendReport, SampleSink, TimeSeries, WriteBatch};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use metadata::{MetricMetadata, MetricType};
 pub use sample::{is_stale_nan, Exemplar, Sample, STALE_NAN, STALE_NAN_BITS};
+pub use units::{ByteSize, PromDuration};

@@ -111,23 +111,40 @@ fn plan_regex(pattern: &str) -> Result<RegexPlan, MatcherError> {
     }
     Regex::new(&format!("^(?s:{pattern})$"))
         .map(RegexPlan::Regex)
-        .map_err(|e| MatcherError::InvalidRegex { pattern: pattern.to_string(), reason: e.to_string() })
+        .map_err(|e| MatcherError::InvalidRegex {
+            pattern: pattern.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 impl Matcher {
     /// Builds a matcher, compiling and planning the regex for `=~` and `!~`.
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self, MatcherError> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, MatcherError> {
         let value = value.into();
         let plan = match op {
             MatchOp::RegexMatch | MatchOp::RegexNoMatch => Some(plan_regex(&value)?),
             _ => None,
         };
-        Ok(Matcher { name: name.into(), op, value, plan })
+        Ok(Matcher {
+            name: name.into(),
+            op,
+            value,
+            plan,
+        })
     }
 
     /// Shorthand for an `=` matcher, which cannot fail.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Matcher { name: name.into(), op: MatchOp::Equal, value: value.into(), plan: None }
+        Matcher {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            plan: None,
+        }
     }
 
     /// Tests one label value ("" when the label is absent, as in Prometheus).
@@ -165,7 +182,9 @@ impl Matcher {
         match (self.op, self.plan.as_ref()) {
             (MatchOp::Equal, _) => Some(vec![self.value.as_str()]),
             (MatchOp::RegexMatch, Some(RegexPlan::Literal(l))) => Some(vec![l.as_str()]),
-            (MatchOp::RegexMatch, Some(RegexPlan::Set(s))) => Some(s.iter().map(String::as_str).collect()),
+            (MatchOp::RegexMatch, Some(RegexPlan::Set(s))) => {
+                Some(s.iter().map(String::as_str).collect())
+            }
             _ => None,
         }
     }
@@ -212,7 +231,11 @@ mod tests {
         ];
         for (pat, v, want) in cases {
             assert_eq!(m(MatchOp::RegexMatch, pat).matches(v), want, "{pat} on {v}");
-            assert_eq!(m(MatchOp::RegexNoMatch, pat).matches(v), !want, "!{pat} on {v}");
+            assert_eq!(
+                m(MatchOp::RegexNoMatch, pat).matches(v),
+                !want,
+                "!{pat} on {v}"
+            );
         }
     }
 
@@ -229,7 +252,10 @@ mod tests {
 
     #[test]
     fn set_matches_and_empty() {
-        assert_eq!(m(MatchOp::RegexMatch, "b|a").set_matches(), Some(vec!["a", "b"]));
+        assert_eq!(
+            m(MatchOp::RegexMatch, "b|a").set_matches(),
+            Some(vec!["a", "b"])
+        );
         assert!(m(MatchOp::RegexMatch, ".*").matches_empty());
         assert!(!m(MatchOp::Equal, "x").matches_empty());
         assert!(m(MatchOp::NotEqual, "x").matches_empty());
