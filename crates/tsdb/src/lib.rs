@@ -1,1 +1,4 @@
-//! Sightline's time-series database: head, WAL replay, compressed chunks, blocks, compaction, retention.
+//! Sightline's time-series database: head, WAL replay, compressed chunks, blocks,
+//! compaction, retention.
+
+pub mod chunk;
