@@ -447,8 +447,12 @@ impl Shared {
         })?;
         let seg = SegmentFile::create(&self.dir, SegmentKind::Log, next)?;
         if durable {
-            seg.sync(&self.metrics)?;
-            sync_dir(&self.dir)?;
+            // A failure here leaves a created file behind that the next roll would
+            // collide with, and the on-disk state uncertain: refuse further work.
+            if let Err(e) = seg.sync(&self.metrics).and_then(|()| sync_dir(&self.dir)) {
+                self.poison(&e);
+                return Err(e);
+            }
         }
         self.add_size(seg.len as i64);
         w.seg = seg;
