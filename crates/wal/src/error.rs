@@ -31,6 +31,12 @@ pub enum WalError {
     /// A checkpoint request that would lose or overwrite data.
     #[error("wal: invalid checkpoint: {0}")]
     InvalidCheckpoint(String),
+    /// Another open [`crate::Wal`] (in this or another process) owns the directory.
+    #[error("wal: {path} is locked by another open WAL")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// The WAL was closed; no more appends or syncs are accepted.
     #[error("wal: closed")]
     Closed,

@@ -13,11 +13,12 @@
 //!
 //! Modules: [`format`] (bytes on disk), `reader`/`segment` (one file),
 //! `replay` (open and repair), `checkpoint` (atomic checkpoint writing),
-//! `wal` (the handle), `metrics`, `options`, `error`.
+//! `wal` (the handle), `lock` (directory ownership), `metrics`, `options`, `error`.
 
 mod checkpoint;
 mod error;
 pub mod format;
+mod lock;
 mod metrics;
 mod options;
 mod reader;

@@ -3,7 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,8 +15,8 @@ use crate::metrics::WalMetrics;
 pub struct SegmentFile {
     /// Index of the segment (its file name).
     pub index: u32,
-    /// Full path of the file.
-    pub path: PathBuf,
+    /// Full path of the file, shared so fsync callers can name it without allocating.
+    pub path: Arc<Path>,
     /// The open file, shared with fsync callers so they need not hold the writer lock.
     pub file: Arc<File>,
     /// Bytes written so far (header included): the offset of the next record.
@@ -49,7 +49,7 @@ impl SegmentFile {
         }
         Ok(SegmentFile {
             index,
-            path,
+            path: Arc::from(path),
             file: Arc::new(file),
             len: SEGMENT_HEADER_LEN as u64,
         })
@@ -67,7 +67,7 @@ impl SegmentFile {
                 Ok(())
             }
             Err(e) => {
-                let error = WalError::io("write", &self.path, e);
+                let error = WalError::io("write", &*self.path, e);
                 let rolled_back = self.file.set_len(self.len).is_ok();
                 Err(WriteFailure { error, rolled_back })
             }

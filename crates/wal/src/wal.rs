@@ -21,6 +21,7 @@ use crate::format::{
     checkpoint_name, encode_record, record_size, segment_name, SegmentKind, MAX_PAYLOAD,
     MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE,
 };
+use crate::lock::lock_dir;
 use crate::metrics::WalMetrics;
 use crate::options::{FsyncPolicy, WalOptions};
 use crate::replay::{checkpoint_size, remove_dir, replay, RecordSource, ReplayReport};
@@ -81,6 +82,8 @@ struct Shared {
     size: AtomicU64,
     /// Serialises checkpoints; holds the index of the current checkpoint.
     checkpoint: Mutex<Option<u32>>,
+    /// Held for the lifetime of the handle; dropping it releases the directory.
+    _lock: fs::File,
 }
 
 /// The background fsync thread of the `Interval` policy.
@@ -117,6 +120,7 @@ impl Wal {
             }
         }
         fs::create_dir_all(dir).map_err(|e| WalError::io("create directory", dir, e))?;
+        let lock = lock_dir(dir)?;
         let metrics = WalMetrics::new(&opts.name);
         let replayed = replay(dir, &metrics, &mut on_record)?;
         let report = replayed.report;
@@ -163,6 +167,7 @@ impl Wal {
             poison_reason: Mutex::new(String::new()),
             size: AtomicU64::new(size),
             checkpoint: Mutex::new(report.checkpoint),
+            _lock: lock,
         });
         let ticker = match opts.fsync {
             FsyncPolicy::Interval(every) => Some(start_ticker(&shared, every, &opts.name)?),
@@ -509,7 +514,7 @@ impl Shared {
             }
             (
                 Arc::clone(&w.seg.file),
-                w.seg.path.clone(),
+                Arc::clone(&w.seg.path),
                 Lsn::new(w.seg.index, w.seg.len),
             )
         };

@@ -299,3 +299,17 @@ fn metrics_count_appends_and_segments() {
         wal.size_bytes() as f64
     );
 }
+
+#[test]
+fn a_directory_is_opened_by_one_wal_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = opts("locked", 1 << 20, FsyncPolicy::Never);
+    let (wal, _, _) = open_collect(tmp.path(), o.clone());
+    assert!(matches!(
+        Wal::open(tmp.path(), o.clone(), |_, _| {}),
+        Err(WalError::Locked { .. })
+    ));
+    drop(wal);
+    let (_wal, report, _) = open_collect(tmp.path(), o);
+    assert_eq!(report.corruption, None);
+}
