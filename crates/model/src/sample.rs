@@ -7,7 +7,7 @@ use crate::labels::Labels;
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
 
 /// The staleness marker as an `f64`.
-pub const STALE_NAN: f64 = unsafe { std::mem::transmute::<u64, f64>(STALE_NAN_BITS) };
+pub const STALE_NAN: f64 = f64::from_bits(STALE_NAN_BITS);
 
 /// True when `v` is exactly the staleness marker (compares bits, not value).
 #[inline]

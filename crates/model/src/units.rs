@@ -178,7 +178,7 @@ impl fmt::Display for ByteSize {
             ("MB", 1 << 20),
             ("KB", 1 << 10),
         ] {
-            if self.0 >= m && self.0 % m == 0 {
+            if self.0 >= m && self.0.is_multiple_of(m) {
                 return write!(f, "{}{}", self.0 / m, u);
             }
         }
