@@ -214,3 +214,24 @@ fn renders_the_real_host_quickly() {
         "render took {per_render:?}"
     );
 }
+
+#[test]
+fn collector_can_be_shared_between_server_tasks() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<HostCollector>();
+    let c = std::sync::Arc::new(HostCollector::new(fixture_options()));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                let mut out = String::new();
+                c.render(&mut out);
+                check_format(&out);
+                out.contains("node_memory_MemTotal_bytes 25276502016")
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().unwrap());
+    }
+}

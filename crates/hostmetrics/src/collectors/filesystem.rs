@@ -2,8 +2,9 @@
 //! from the mount table (/proc/1/mounts, else /proc/self/mounts) and
 //! `statfs(2)`.
 //!
-//! Mounts matching the exclude patterns are skipped. Each `statfs` runs on a
-//! helper thread with a timeout: a hung network mount is reported with
+//! Mounts matching the exclude patterns are skipped. Local filesystems are
+//! stat'ed inline; any other `statfs` runs on a helper thread with a
+//! timeout: a hung network mount is reported with
 //! `node_filesystem_device_error 1` and is not touched again until its
 //! pending call returns, so one dead NFS server cannot hang every scrape.
 
@@ -24,6 +25,15 @@ use std::time::Duration;
 
 /// How long one `statfs` may take before the mount counts as stuck.
 const STAT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Filesystem types whose `statfs` is answered from local kernel state and
+/// cannot block on a remote server; they are stat'ed inline. Anything else
+/// (NFS, CIFS, FUSE, Ceph, unknown types) goes through the timeout thread.
+const LOCAL_FS_TYPES: [&str; 21] = [
+    "bcachefs", "btrfs", "devtmpfs", "efivarfs", "exfat", "ext2", "ext3", "ext4", "f2fs", "jfs",
+    "nilfs2", "ntfs", "ntfs3", "overlay", "ramfs", "reiserfs", "squashfs", "tmpfs", "vfat", "xfs",
+    "zfs",
+];
 
 /// The numbers `statfs(2)` gives for one filesystem.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -241,7 +251,12 @@ impl Collector for FilesystemCollector {
                 continue;
             }
             let path = self.rootfs.join(mountpoint.trim_start_matches('/'));
-            rows.push((m, mountpoint, self.stat_with_timeout(path).ok()));
+            let stats = if LOCAL_FS_TYPES.contains(&m.fstype.as_str()) {
+                (self.stat)(&path)
+            } else {
+                self.stat_with_timeout(path)
+            };
+            rows.push((m, mountpoint, stats.ok()));
         }
 
         type Pick = fn(&Mount, &FsStats) -> f64;

@@ -21,9 +21,25 @@ pub(crate) struct NetdevCollector {
     exclude: Option<Regex>,
     buf: String,
     small: String,
+    columns: Columns,
+    values: Vec<u64>,
+    names: Names,
+    scratch_path: PathBuf,
+}
+
+/// Column names derived from the file header, kept across scrapes while the
+/// header is unchanged.
+#[derive(Default)]
+struct Columns {
+    header: String,
+    names: Vec<String>,
+}
+
+/// Reused buffers for a family's name and help text.
+#[derive(Default)]
+struct Names {
     name: String,
     help: String,
-    scratch_path: PathBuf,
 }
 
 impl NetdevCollector {
@@ -34,42 +50,49 @@ impl NetdevCollector {
             exclude,
             buf: String::new(),
             small: String::new(),
-            name: String::new(),
-            help: String::new(),
+            columns: Columns::default(),
+            values: Vec::new(),
+            names: Names::default(),
             scratch_path: PathBuf::new(),
         }
     }
 }
 
-/// Parsed /proc/net/dev: field names (receive then transmit, already
-/// prefixed) and one row of values per device.
-struct Table<'a> {
-    fields: Vec<String>,
-    rows: Vec<(&'a str, Vec<u64>)>,
-}
-
+/// Parses /proc/net/dev: column names go to `columns`, the values of each
+/// kept device to `values` (`columns.names.len()` per device, in order), and
+/// the kept device names are returned.
 fn parse<'a>(
     path: &Path,
     text: &'a str,
     exclude: Option<&Regex>,
-) -> Result<Table<'a>, CollectError> {
+    columns: &mut Columns,
+    values: &mut Vec<u64>,
+) -> Result<Vec<&'a str>, CollectError> {
     let mut lines = text.lines();
     let _title = lines.next();
     let header = lines
         .next()
         .ok_or_else(|| CollectError::parse(path, "missing header"))?;
-    let mut parts = header.split('|');
-    let (Some(_), Some(rx), Some(tx), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(CollectError::parse(path, format!("bad header {header:?}")));
-    };
-    let mut fields: Vec<String> = rx
-        .split_ascii_whitespace()
-        .map(|f| format!("receive_{f}"))
-        .collect();
-    fields.extend(tx.split_ascii_whitespace().map(|f| format!("transmit_{f}")));
-    let mut rows = Vec::new();
+    if columns.header != header {
+        let mut parts = header.split('|');
+        let (Some(_), Some(rx), Some(tx), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(CollectError::parse(path, format!("bad header {header:?}")));
+        };
+        columns.names.clear();
+        columns
+            .names
+            .extend(rx.split_ascii_whitespace().map(|f| format!("receive_{f}")));
+        columns
+            .names
+            .extend(tx.split_ascii_whitespace().map(|f| format!("transmit_{f}")));
+        columns.header.clear();
+        columns.header.push_str(header);
+    }
+    let width = columns.names.len();
+    values.clear();
+    let mut devices = Vec::new();
     for line in lines {
         let Some((dev, rest)) = line.split_once(':') else {
             if line.trim().is_empty() {
@@ -81,72 +104,23 @@ fn parse<'a>(
         if exclude.is_some_and(|r| r.is_match(dev)) {
             continue;
         }
-        let values = rest
-            .split_ascii_whitespace()
-            .map(|v| parse_u64(path, dev, v))
-            .collect::<Result<Vec<u64>, _>>()?;
-        if values.len() != fields.len() {
+        let before = values.len();
+        for v in rest.split_ascii_whitespace() {
+            values.push(parse_u64(path, dev, v)?);
+        }
+        if values.len() - before != width {
             return Err(CollectError::parse(
                 path,
-                format!("{dev}: {} values for {} fields", values.len(), fields.len()),
+                format!("{dev}: {} values for {width} fields", values.len() - before),
             ));
         }
-        rows.push((dev, values));
+        devices.push(dev);
     }
-    Ok(Table { fields, rows })
+    Ok(devices)
 }
 
-impl Collector for NetdevCollector {
-    fn name(&self) -> &'static str {
-        "netdev"
-    }
-
-    fn collect(&mut self, out: &mut String) -> Result<(), CollectError> {
-        let mut buf = std::mem::take(&mut self.buf);
-        let result = self.collect_from(out, &mut buf);
-        self.buf = buf;
-        result
-    }
-}
-
-impl NetdevCollector {
-    fn collect_from(&mut self, out: &mut String, buf: &mut String) -> Result<(), CollectError> {
-        let text = read_into(&self.path, buf)?;
-        let table = parse(&self.path, text, self.exclude.as_ref())?;
-
-        // rx_nohandler per device, where sysfs has it.
-        let mut nohandler: Vec<(&str, u64)> = Vec::with_capacity(table.rows.len());
-        for (dev, _) in &table.rows {
-            self.scratch_path.clear();
-            self.scratch_path.push(&self.class_net);
-            self.scratch_path.push(dev);
-            self.scratch_path.push("statistics/rx_nohandler");
-            if let Ok(v) = read_into(&self.scratch_path, &mut self.small) {
-                if let Ok(v) = v.trim().parse::<u64>() {
-                    nohandler.push((dev, v));
-                }
-            }
-        }
-
-        let mut emitted_nohandler = false;
-        for (i, field) in table.fields.iter().enumerate() {
-            if field.starts_with("transmit_") && !emitted_nohandler {
-                emitted_nohandler = true;
-                self.write_nohandler(out, &nohandler);
-            }
-            self.family_names(field);
-            expo::header(out, &self.name, &self.help, Kind::Counter);
-            for (dev, values) in &table.rows {
-                expo::sample_u64(out, &self.name, &[("device", dev)], values[i]);
-            }
-        }
-        if !emitted_nohandler {
-            self.write_nohandler(out, &nohandler);
-        }
-        Ok(())
-    }
-
-    fn family_names(&mut self, field: &str) {
+impl Names {
+    fn set(&mut self, field: &str) {
         self.name.clear();
         self.name.push_str("node_network_");
         self.name.push_str(field);
@@ -161,11 +135,65 @@ impl NetdevCollector {
         if values.is_empty() {
             return;
         }
-        self.family_names("receive_nohandler");
+        self.set("receive_nohandler");
         expo::header(out, &self.name, &self.help, Kind::Counter);
         for (dev, v) in values {
             expo::sample_u64(out, &self.name, &[("device", dev)], *v);
         }
+    }
+}
+
+impl Collector for NetdevCollector {
+    fn name(&self) -> &'static str {
+        "netdev"
+    }
+
+    fn collect(&mut self, out: &mut String) -> Result<(), CollectError> {
+        let Self {
+            path,
+            class_net,
+            exclude,
+            buf,
+            small,
+            columns,
+            values,
+            names,
+            scratch_path,
+        } = self;
+        let text = read_into(path, buf)?;
+        let devices = parse(path, text, exclude.as_ref(), columns, values)?;
+        let width = columns.names.len();
+
+        // rx_nohandler per device, where sysfs has it.
+        let mut nohandler: Vec<(&str, u64)> = Vec::with_capacity(devices.len());
+        for dev in &devices {
+            scratch_path.clear();
+            scratch_path.push(&*class_net);
+            scratch_path.push(dev);
+            scratch_path.push("statistics/rx_nohandler");
+            if let Ok(v) = read_into(scratch_path, small) {
+                if let Ok(v) = v.trim().parse::<u64>() {
+                    nohandler.push((dev, v));
+                }
+            }
+        }
+
+        let mut emitted_nohandler = false;
+        for (i, field) in columns.names.iter().enumerate() {
+            if field.starts_with("transmit_") && !emitted_nohandler {
+                emitted_nohandler = true;
+                names.write_nohandler(out, &nohandler);
+            }
+            names.set(field);
+            expo::header(out, &names.name, &names.help, Kind::Counter);
+            for (d, dev) in devices.iter().enumerate() {
+                expo::sample_u64(out, &names.name, &[("device", dev)], values[d * width + i]);
+            }
+        }
+        if !emitted_nohandler {
+            names.write_nohandler(out, &nohandler);
+        }
+        Ok(())
     }
 }
 
@@ -223,6 +251,29 @@ mod tests {
         assert!(!out.contains("node_network_receive_nohandler_total{device=\"lo\"}"));
     }
 
+    fn parse(p: &Path, text: &str, exclude: Option<&Regex>) -> Result<Vec<String>, CollectError> {
+        let devices = super::parse(p, text, exclude, &mut Columns::default(), &mut Vec::new())?;
+        Ok(devices.into_iter().map(String::from).collect())
+    }
+
+    #[test]
+    fn header_change_is_picked_up() {
+        let p = Path::new("/proc/net/dev");
+        let (mut cols, mut vals) = (Columns::default(), Vec::new());
+        super::parse(p, "x\n a |b|c\n eth0: 1 2\n", None, &mut cols, &mut vals).unwrap();
+        assert_eq!(cols.names, ["receive_b", "transmit_c"]);
+        super::parse(
+            p,
+            "x\n a |b d|c\n eth0: 1 2 3\n",
+            None,
+            &mut cols,
+            &mut vals,
+        )
+        .unwrap();
+        assert_eq!(cols.names, ["receive_b", "receive_d", "transmit_c"]);
+        assert_eq!(vals, [1, 2, 3]);
+    }
+
     #[test]
     fn malformed_input_is_an_error() {
         let p = Path::new("/proc/net/dev");
@@ -231,11 +282,8 @@ mod tests {
         assert!(parse(p, "x\n a |b|c\n eth0: 1 x\n", None).is_err());
         assert!(parse(p, "x\n a |b|c\n eth0 1 2\n", None).is_err());
         assert_eq!(
-            parse(p, "x\n a |b|c\n eth0: 1 2\n", None)
-                .unwrap()
-                .rows
-                .len(),
-            1
+            parse(p, "x\n a |b|c\n eth0: 1 2\n", None).unwrap(),
+            ["eth0"]
         );
     }
 }

@@ -27,6 +27,12 @@ pub(crate) struct NetstatCollector {
     snmp: PathBuf,
     snmp6: PathBuf,
     buf: String,
+    names: Names,
+}
+
+/// Reused buffers for building metric names and help texts.
+#[derive(Default)]
+struct Names {
     key: String,
     name: String,
     help: String,
@@ -39,110 +45,97 @@ impl NetstatCollector {
             snmp: procfs.join("net/snmp"),
             snmp6: procfs.join("net/snmp6"),
             buf: String::new(),
-            key: String::new(),
-            name: String::new(),
-            help: String::new(),
+            names: Names::default(),
         }
     }
+}
 
-    /// Writes one counter if the filter keeps `proto_field`.
-    fn emit(
-        &mut self,
-        out: &mut String,
-        path: &Path,
-        proto: &str,
-        field: &str,
-        value: &str,
-    ) -> Result<(), CollectError> {
-        self.key.clear();
-        self.key.push_str(proto);
-        self.key.push('_');
-        self.key.push_str(field);
-        if !FIELDS.as_ref().is_some_and(|r| r.is_match(&self.key)) {
-            return Ok(());
+/// Writes one counter if the filter keeps `proto_field`.
+fn emit(
+    n: &mut Names,
+    out: &mut String,
+    path: &Path,
+    proto: &str,
+    field: &str,
+    value: &str,
+) -> Result<(), CollectError> {
+    n.key.clear();
+    n.key.push_str(proto);
+    n.key.push('_');
+    n.key.push_str(field);
+    if !FIELDS.as_ref().is_some_and(|r| r.is_match(&n.key)) {
+        return Ok(());
+    }
+    let v = parse_f64(path, &n.key, value)?;
+    n.name.clear();
+    n.name.push_str("node_netstat_");
+    n.name.push_str(&n.key);
+    n.help.clear();
+    n.help.push_str("Statistic ");
+    n.help.push_str(proto);
+    n.help.push_str(field);
+    n.help.push('.');
+    expo::single(out, &n.name, &n.help, Kind::Untyped, v);
+    Ok(())
+}
+
+/// Reads `path`, treating a missing file as empty (the kernel may lack it,
+/// e.g. snmp6 with IPv6 disabled).
+fn read_optional<'a>(path: &Path, buf: &'a mut String) -> Result<&'a str, CollectError> {
+    match read_into(path, buf) {
+        Ok(t) => Ok(t),
+        Err(e) if e.is_not_found() => Ok(""),
+        Err(e) => Err(e),
+    }
+}
+
+/// Handles a file of header/value line pairs.
+fn paired(n: &mut Names, out: &mut String, path: &Path, text: &str) -> Result<(), CollectError> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    while let Some(names) = lines.next() {
+        let values = lines
+            .next()
+            .ok_or_else(|| CollectError::parse(path, format!("no value line after {names:?}")))?;
+        let (Some((proto, names)), Some((vproto, values))) =
+            (names.split_once(':'), values.split_once(':'))
+        else {
+            return Err(CollectError::parse(path, "line without protocol prefix"));
+        };
+        if proto != vproto {
+            return Err(CollectError::parse(
+                path,
+                format!("header {proto} followed by {vproto}"),
+            ));
         }
-        let v = parse_f64(path, &self.key, value)?;
-        self.name.clear();
-        self.name.push_str("node_netstat_");
-        self.name.push_str(&self.key);
-        self.help.clear();
-        self.help.push_str("Statistic ");
-        self.help.push_str(proto);
-        self.help.push_str(field);
-        self.help.push('.');
-        expo::single(out, &self.name, &self.help, Kind::Untyped, v);
-        Ok(())
+        let (names, values) = (
+            names.split_ascii_whitespace(),
+            values.split_ascii_whitespace(),
+        );
+        if names.clone().count() != values.clone().count() {
+            return Err(CollectError::parse(
+                path,
+                format!("{proto}: field and value counts differ"),
+            ));
+        }
+        for (field, value) in names.zip(values) {
+            emit(n, out, path, proto, field, value)?;
+        }
     }
+    Ok(())
+}
 
-    /// Handles a file of header/value line pairs. A missing file is fine.
-    fn paired(&mut self, out: &mut String, path: &Path) -> Result<(), CollectError> {
-        let mut buf = std::mem::take(&mut self.buf);
-        let result = (|| {
-            let text = match read_into(path, &mut buf) {
-                Ok(t) => t,
-                Err(e) if e.is_not_found() => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-            while let Some(names) = lines.next() {
-                let values = lines.next().ok_or_else(|| {
-                    CollectError::parse(path, format!("no value line after {names:?}"))
-                })?;
-                let (Some((proto, names)), Some((vproto, values))) =
-                    (names.split_once(':'), values.split_once(':'))
-                else {
-                    return Err(CollectError::parse(path, "line without protocol prefix"));
-                };
-                if proto != vproto {
-                    return Err(CollectError::parse(
-                        path,
-                        format!("header {proto} followed by {vproto}"),
-                    ));
-                }
-                let (names, values) = (
-                    names.split_ascii_whitespace(),
-                    values.split_ascii_whitespace(),
-                );
-                if names.clone().count() != values.clone().count() {
-                    return Err(CollectError::parse(
-                        path,
-                        format!("{proto}: field and value counts differ"),
-                    ));
-                }
-                for (field, value) in names.zip(values) {
-                    self.emit(out, path, proto, field, value)?;
-                }
-            }
-            Ok(())
-        })();
-        self.buf = buf;
-        result
+/// Handles /proc/net/snmp6 `ProtoField value` lines.
+fn snmp6(n: &mut Names, out: &mut String, path: &Path, text: &str) -> Result<(), CollectError> {
+    for line in text.lines() {
+        let mut f = line.split_ascii_whitespace();
+        let (Some(key), Some(value)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let Some(split) = key.find('6') else { continue };
+        let (proto, field) = key.split_at(split + 1);
+        emit(n, out, path, proto, field, value)?;
     }
-
-    /// Handles /proc/net/snmp6. A missing file (IPv6 disabled) is fine.
-    fn snmp6(&mut self, out: &mut String) -> Result<(), CollectError> {
-        let mut buf = std::mem::take(&mut self.buf);
-        let path = self.snmp6.clone();
-        let result = (|| {
-            let text = match read_into(&path, &mut buf) {
-                Ok(t) => t,
-                Err(e) if e.is_not_found() => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            for line in text.lines() {
-                let mut f = line.split_ascii_whitespace();
-                let (Some(key), Some(value)) = (f.next(), f.next()) else {
-                    continue;
-                };
-                let Some(split) = key.find('6') else { continue };
-                let (proto, field) = key.split_at(split + 1);
-                self.emit(out, &path, proto, field, value)?;
-            }
-            Ok(())
-        })();
-        self.buf = buf;
-        result
-    }
+    Ok(())
 }
 
 impl Collector for NetstatCollector {
@@ -151,11 +144,19 @@ impl Collector for NetstatCollector {
     }
 
     fn collect(&mut self, out: &mut String) -> Result<(), CollectError> {
-        let netstat = self.netstat.clone();
-        self.paired(out, &netstat)?;
-        let snmp = self.snmp.clone();
-        self.paired(out, &snmp)?;
-        self.snmp6(out)
+        let Self {
+            netstat,
+            snmp,
+            snmp6: snmp6_path,
+            buf,
+            names,
+        } = self;
+        let text = read_optional(netstat, buf)?;
+        paired(names, out, netstat, text)?;
+        let text = read_optional(snmp, buf)?;
+        paired(names, out, snmp, text)?;
+        let text = read_optional(snmp6_path, buf)?;
+        snmp6(names, out, snmp6_path, text)
     }
 }
 

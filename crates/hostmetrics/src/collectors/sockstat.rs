@@ -33,22 +33,30 @@ impl SockstatCollector {
             help: String::new(),
         }
     }
+}
 
-    fn gauge(&mut self, out: &mut String, proto: &str, key: &str, value: u64) {
-        self.name.clear();
-        self.name.push_str("node_sockstat_");
-        self.name.push_str(proto);
-        self.name.push('_');
-        self.name.push_str(key);
-        self.help.clear();
-        self.help.push_str("Number of ");
-        self.help.push_str(proto);
-        self.help.push_str(" sockets in state ");
-        self.help.push_str(key);
-        self.help.push('.');
-        expo::header(out, &self.name, &self.help, Kind::Gauge);
-        expo::sample_u64(out, &self.name, &[], value);
-    }
+/// Writes `node_sockstat_<proto>_<key>`, building names in reused buffers.
+fn gauge(
+    name: &mut String,
+    help: &mut String,
+    out: &mut String,
+    proto: &str,
+    key: &str,
+    value: u64,
+) {
+    name.clear();
+    name.push_str("node_sockstat_");
+    name.push_str(proto);
+    name.push('_');
+    name.push_str(key);
+    help.clear();
+    help.push_str("Number of ");
+    help.push_str(proto);
+    help.push_str(" sockets in state ");
+    help.push_str(key);
+    help.push('.');
+    expo::header(out, name, help, Kind::Gauge);
+    expo::sample_u64(out, name, &[], value);
 }
 
 impl Collector for SockstatCollector {
@@ -57,48 +65,51 @@ impl Collector for SockstatCollector {
     }
 
     fn collect(&mut self, out: &mut String) -> Result<(), CollectError> {
-        let mut buf = std::mem::take(&mut self.buf);
-        let result = (|| {
-            for i in 0..self.files.len() {
-                let path = self.files[i].clone();
-                let text = match read_into(&path, &mut buf) {
-                    Ok(t) => t,
-                    // sockstat6 is absent when IPv6 is disabled.
-                    Err(e) if i > 0 && e.is_not_found() => continue,
-                    Err(e) => return Err(e),
+        let Self {
+            files,
+            page_size,
+            buf,
+            name,
+            help,
+        } = self;
+        for (i, path) in files.iter().enumerate() {
+            let text = match read_into(path, buf) {
+                Ok(t) => t,
+                // sockstat6 is absent when IPv6 is disabled.
+                Err(e) if i > 0 && e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            };
+            for line in text.lines() {
+                let Some((proto, rest)) = line.split_once(':') else {
+                    continue;
                 };
-                for line in text.lines() {
-                    let Some((proto, rest)) = line.split_once(':') else {
+                let mut f = rest.split_ascii_whitespace();
+                while let Some(key) = f.next() {
+                    let value = f.next().ok_or_else(|| {
+                        CollectError::parse(path, format!("{proto}: {key} has no value"))
+                    })?;
+                    let value = parse_u64(path, key, value)?;
+                    if proto == "sockets" && key == "used" {
+                        let metric = "node_sockstat_sockets_used";
+                        expo::header(out, metric, "Number of IPv4 sockets in use.", Kind::Gauge);
+                        expo::sample_u64(out, metric, &[], value);
                         continue;
-                    };
-                    let mut f = rest.split_ascii_whitespace();
-                    while let Some(key) = f.next() {
-                        let value = f.next().ok_or_else(|| {
-                            CollectError::parse(&path, format!("{proto}: {key} has no value"))
-                        })?;
-                        let value = parse_u64(&path, key, value)?;
-                        if proto == "sockets" && key == "used" {
-                            let name = "node_sockstat_sockets_used";
-                            expo::header(out, name, "Number of IPv4 sockets in use.", Kind::Gauge);
-                            expo::sample_u64(out, name, &[], value);
-                            continue;
-                        }
-                        self.gauge(out, proto, key, value);
-                        if key == "mem" {
-                            self.gauge(
-                                out,
-                                proto,
-                                "mem_bytes",
-                                value.saturating_mul(self.page_size),
-                            );
-                        }
+                    }
+                    gauge(name, help, out, proto, key, value);
+                    if key == "mem" {
+                        gauge(
+                            name,
+                            help,
+                            out,
+                            proto,
+                            "mem_bytes",
+                            value.saturating_mul(*page_size),
+                        );
                     }
                 }
             }
-            Ok(())
-        })();
-        self.buf = buf;
-        result
+        }
+        Ok(())
     }
 }
 

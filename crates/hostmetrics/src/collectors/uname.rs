@@ -3,7 +3,6 @@
 use super::Collector;
 use crate::error::CollectError;
 use crate::expo::{self, Kind};
-use std::ffi::CStr;
 
 /// Publishes the kernel's identity.
 pub(crate) struct UnameCollector;
@@ -14,16 +13,14 @@ impl UnameCollector {
     }
 }
 
+/// Decodes a NUL-terminated `utsname` field (the whole array if no NUL).
 fn field(raw: &[libc::c_char]) -> String {
-    // The kernel NUL-terminates every field; fall back to the whole array.
     let bytes: Vec<u8> = raw
         .iter()
         .take_while(|c| **c != 0)
         .map(|c| *c as u8)
         .collect();
-    CStr::from_bytes_with_nul(&[bytes.as_slice(), &[0]].concat())
-        .map(|c| c.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 impl Collector for UnameCollector {
