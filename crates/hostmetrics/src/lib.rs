@@ -75,6 +75,7 @@ impl HostCollector {
                 o,
                 c.diskstats_exclude.clone(),
             )),
+            Box::new(collectors::entropy::EntropyCollector::new(&o.procfs)),
             Box::new(collectors::filefd::FilefdCollector::new(&o.procfs)),
             Box::new(collectors::filesystem::FilesystemCollector::new(
                 o,
@@ -83,12 +84,17 @@ impl HostCollector {
             )),
             Box::new(collectors::loadavg::LoadavgCollector::new(&o.procfs)),
             Box::new(collectors::meminfo::MeminfoCollector::new(&o.procfs)),
+            Box::new(collectors::netclass::NetclassCollector::new(
+                o,
+                c.netdev_exclude.clone(),
+            )),
             Box::new(collectors::netdev::NetdevCollector::new(
                 o,
                 c.netdev_exclude.clone(),
             )),
             Box::new(collectors::netstat::NetstatCollector::new(&o.procfs)),
             Box::new(collectors::os::OsCollector::new(&o.rootfs)),
+            Box::new(collectors::pressure::PressureCollector::new(&o.procfs)),
             Box::new(collectors::sockstat::SockstatCollector::new(&o.procfs)),
             Box::new(collectors::stat::StatCollector::new(&o.procfs)),
             Box::new(collectors::time::TimeCollector::new(&o.sysfs)),

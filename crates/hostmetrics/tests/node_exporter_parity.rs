@@ -5,7 +5,8 @@
 //! Asserted: every node_exporter family exists here with the same TYPE and
 //! label names; the sets of `cpu`, `device` and `mountpoint` label values
 //! match; stable values agree (MemTotal and filesystem sizes exactly, boot
-//! time within 1s, CPU seconds within a few seconds, uname/os labels equal).
+//! time within 1s, CPU seconds within a few seconds, uname/os/disk/network
+//! info series and interface MTU/speed identical).
 
 use sightline_hostmetrics::{HostCollector, HostCollectorOptions};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,16 +19,19 @@ use std::time::{Duration, Instant};
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
 /// The node_exporter collectors this crate implements.
-const COLLECTORS: [&str; 14] = [
+const COLLECTORS: [&str; 17] = [
     "cpu",
     "diskstats",
+    "entropy",
     "filefd",
     "filesystem",
     "loadavg",
     "meminfo",
+    "netclass",
     "netdev",
     "netstat",
     "os",
+    "pressure",
     "sockstat",
     "stat",
     "time",
@@ -245,6 +249,10 @@ fn matches_real_node_exporter() {
             "--collector.netdev.device-exclude={}",
             opts.netdev_exclude
         ))
+        .arg(format!(
+            "--collector.netclass.ignored-devices={}",
+            opts.netdev_exclude
+        ))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     for c in COLLECTORS {
@@ -368,6 +376,9 @@ fn matches_real_node_exporter() {
         "node_os_info",
         "node_os_version",
         "node_disk_info",
+        "node_network_info",
+        "node_network_mtu_bytes",
+        "node_network_speed_bytes",
     ] {
         let their: BTreeSet<_> = get(&theirs, name)
             .samples

@@ -5,13 +5,16 @@
 
 pub(crate) mod cpu;
 pub(crate) mod diskstats;
+pub(crate) mod entropy;
 pub(crate) mod filefd;
 pub(crate) mod filesystem;
 pub(crate) mod loadavg;
 pub(crate) mod meminfo;
+pub(crate) mod netclass;
 pub(crate) mod netdev;
 pub(crate) mod netstat;
 pub(crate) mod os;
+pub(crate) mod pressure;
 pub(crate) mod sockstat;
 pub(crate) mod stat;
 pub(crate) mod time;
