@@ -2,12 +2,35 @@
 //!
 //! `sightline serve` uses this to monitor the machine it runs on without any
 //! configuration. Metric names, label names, units and types match the
-//! Prometheus node_exporter, so the standard "Node Exporter Full" dashboards
-//! and node alert rules work unchanged against job `node`.
+//! Prometheus node_exporter (checked against the real binary by
+//! `tests/node_exporter_parity.rs`), so the standard "Node Exporter Full"
+//! dashboards and node alert rules work unchanged against job `node`.
 //!
-//! Every collector reads files under the configured procfs/sysfs/rootfs, so
-//! tests (and containers that mount the host under `/host`) can point it
-//! elsewhere.
+//! Collectors, named as in node_exporter (the `collector` label of
+//! `node_scrape_collector_success`): cpu, diskstats, entropy, filefd,
+//! filesystem, loadavg, meminfo, netclass, netdev, netstat, os, pressure,
+//! sockstat, stat, time, uname, vmstat. Every collector reads files under the
+//! configured procfs/sysfs/rootfs, so tests (and containers that mount the
+//! host under `/host`) can point it elsewhere.
+//!
+//! Known differences from node_exporter 1.5: `netdev` reads /proc/net/dev
+//! (node_exporter's non-netlink mode), where `drop`, `frame` and `carrier`
+//! aggregate several kernel error counters; `node_disk_filesystem_info`,
+//! `node_disk_ata_*` and CPU throttle counters are not produced.
+//!
+//! ```
+//! use sightline_hostmetrics::{HostCollector, HostCollectorOptions};
+//!
+//! // Build once; render on every scrape of `/metrics/node`.
+//! let host = HostCollector::new(HostCollectorOptions::default());
+//! let mut body = String::with_capacity(64 * 1024);
+//! host.render(&mut body); // serve as `text/plain; version=0.0.4`
+//! assert!(body.contains("# TYPE node_scrape_collector_success gauge"));
+//! ```
+//!
+//! `render` does blocking file I/O (and may wait up to 5 s for a hung network
+//! mount the first time it hangs), so async servers should call it from a
+//! blocking task.
 
 mod collectors;
 mod error;

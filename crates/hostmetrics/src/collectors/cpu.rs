@@ -75,7 +75,7 @@ fn clamp(prev: &mut Vec<CpuTicks>, new: &[CpuTicks]) {
     }
     for (p, n) in prev.iter_mut().zip(new) {
         let idle = 3;
-        if n.ticks[idle] + JUMP_BACK_TICKS < p.ticks[idle] {
+        if n.ticks[idle].saturating_add(JUMP_BACK_TICKS) < p.ticks[idle] {
             p.ticks = n.ticks;
             continue;
         }
@@ -204,6 +204,16 @@ node_cpu_seconds_total{cpu=\"1\",mode=\"steal\"} 0.11
         assert_eq!(published, vec![ticks("0", 10, 5)]);
         clamp(&mut published, &[ticks("0", 20, 6), ticks("1", 1, 1)]);
         assert_eq!(published, vec![ticks("0", 20, 6), ticks("1", 1, 1)]);
+        // Extreme values from a hostile file must not overflow.
+        clamp(
+            &mut published,
+            &[ticks("0", u64::MAX, u64::MAX), ticks("1", 1, 1)],
+        );
+        clamp(
+            &mut published,
+            &[ticks("0", u64::MAX - 1, 0), ticks("1", 1, 1)],
+        );
+        assert_eq!(published[0], ticks("0", u64::MAX, u64::MAX));
     }
 
     #[test]
