@@ -66,6 +66,10 @@ async fn handler(
         )
             .into_response(),
         "dyn" => (text, s.dynamic.lock().unwrap().clone()).into_response(),
+        "slow" => {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            (text, "late 1\n").into_response()
+        }
         _ => (text, "plain 1\n").into_response(),
     }
 }
@@ -254,10 +258,14 @@ async fn failures_mark_target_down() {
             simple("invalid", addr, "/invalid", ""),
             simple("limit", addr, "/many", "sample_limit: 10"),
             simple("nolimit", addr, "/many", "sample_limit: 20"),
+            simple("big", addr, "/text", "body_size_limit: 10B"),
+            simple("slow", addr, "/slow", ""),
         ],
     )
     .await;
-    let jobs = ["e500", "closed", "invalid", "limit", "nolimit"];
+    let jobs = [
+        "e500", "closed", "invalid", "limit", "nolimit", "big", "slow",
+    ];
     wait_for("every job scraped", || {
         jobs.iter().all(|j| rec.last("up", j).is_some())
             && m.targets()
@@ -266,7 +274,7 @@ async fn failures_mark_target_down() {
                 .all(|a| a.health != Health::Unknown)
     })
     .await;
-    for j in ["e500", "closed", "invalid", "limit"] {
+    for j in ["e500", "closed", "invalid", "limit", "big", "slow"] {
         assert_eq!(rec.last("up", j), Some(0.0), "{j}");
     }
     assert_eq!(rec.last("up", "nolimit"), Some(1.0));
@@ -295,6 +303,14 @@ async fn failures_mark_target_down() {
     );
     assert_eq!(err("limit").last_error, "sample limit exceeded");
     assert_eq!(err("limit").health, Health::Down);
+    assert!(
+        err("big")
+            .last_error
+            .starts_with("body size limit exceeded"),
+        "{}",
+        err("big").last_error
+    );
+    assert_eq!(err("slow").last_error, "scrape timed out after 150ms");
     m.stop().await;
 }
 
@@ -559,5 +575,54 @@ async fn file_sd_changes_are_picked_up() {
         t.dropped[0].discovered_labels.get("__address__"),
         Some("x:1")
     );
+    m.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_removing_a_static_target_marks_only_it_stale() {
+    let (addr, _srv) = server().await;
+    let other = format!("localhost:{}", addr.port());
+    let rec = Arc::new(Rec::default());
+    let m = manager(&rec);
+    let two = job(&format!(
+        "job_name: st\nscrape_interval: 200ms\nscrape_timeout: 150ms\nstatic_configs: [{{targets: ['{addr}', '{other}']}}]"
+    ));
+    m.apply(ScrapeGlobals::default(), vec![two]).await;
+    let by_instance = |inst: &str| -> Vec<Sample> {
+        rec.samples("plain", "st")
+            .into_iter()
+            .filter(|(l, _)| l.get("instance") == Some(inst))
+            .map(|(_, s)| s)
+            .collect()
+    };
+    let kept = addr.to_string();
+    wait_for("both targets scraped", || {
+        !by_instance(&kept).is_empty() && !by_instance(&other).is_empty()
+    })
+    .await;
+    let one = simple("st", addr, "/metrics", "");
+    m.apply(ScrapeGlobals::default(), vec![one]).await;
+    wait_for("removed target stale", || {
+        by_instance(&other)
+            .last()
+            .is_some_and(|s| is_stale_nan(s.v))
+    })
+    .await;
+    let n = by_instance(&kept).len();
+    wait_for("kept target continues", || {
+        by_instance(&kept).len() >= n + 2
+    })
+    .await;
+    assert!(!by_instance(&kept).iter().any(|s| is_stale_nan(s.v)));
+    let up_other: Vec<_> = rec
+        .samples("up", "st")
+        .into_iter()
+        .filter(|(l, _)| l.get("instance") == Some(other.as_str()))
+        .collect();
+    assert!(
+        is_stale_nan(up_other.last().unwrap().1.v),
+        "report series stale too"
+    );
+    assert_eq!(m.targets().active.len(), 1);
     m.stop().await;
 }
