@@ -10,8 +10,9 @@ use super::bits::{bucketed_cost, read_bucketed, write_bucketed, BitReader, BitWr
 use super::xor::TS_BUCKETS;
 use sightline_model::Sample;
 
-/// Value delta (or delta-of-delta) buckets: 7, 13, 20, 32 and 64 payload bits.
-pub const VALUE_BUCKETS: [Bucket; 5] = [
+/// Value delta (or delta-of-delta) buckets: 3, 7, 13, 20, 32 and 64 payload bits.
+pub const VALUE_BUCKETS: [Bucket; 6] = [
+    Bucket { bits: 3 },
     Bucket { bits: 7 },
     Bucket { bits: 13 },
     Bucket { bits: 20 },
@@ -27,7 +28,7 @@ const DOD_FLAG: u8 = 0x80;
 #[inline]
 fn scaled(v: f64, k: usize) -> Option<i64> {
     let x = (v * POW10[k]).round();
-    if !(x.abs() <= MAX_EXACT) {
+    if x.is_nan() || x.abs() > MAX_EXACT {
         return None;
     }
     let i = x as i64;
