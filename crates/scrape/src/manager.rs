@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use parking_lot::{Mutex, RwLock};
-use sightline_model::{Labels, Matcher, MetricType, SampleSink};
+use sightline_model::{Labels, Matcher, MetricType, PromDuration, SampleSink};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -62,16 +62,16 @@ pub struct ActiveTarget {
     pub global_url: String,
     /// Empty when the last scrape succeeded.
     pub last_error: String,
-    /// Start of the last scrape (`UNIX_EPOCH` when never scraped).
-    pub last_scrape: SystemTime,
+    /// Start of the last scrape; None until the first scrape ends.
+    pub last_scrape: Option<SystemTime>,
     /// Duration of the last scrape.
     pub last_scrape_duration: Duration,
     /// Up, down or unknown.
     pub health: Health,
-    /// The target's interval.
-    pub scrape_interval: Duration,
+    /// The target's interval (displays as Prometheus writes it, e.g. `15s`).
+    pub scrape_interval: PromDuration,
     /// The target's timeout.
-    pub scrape_timeout: Duration,
+    pub scrape_timeout: PromDuration,
 }
 
 /// Active and dropped targets of every job.
@@ -392,11 +392,11 @@ impl ScrapeManager {
                         scrape_url: h.target.scrape_url.clone(),
                         global_url: h.target.scrape_url.clone(),
                         last_error: s.last_error,
-                        last_scrape: s.last_scrape.unwrap_or(SystemTime::UNIX_EPOCH),
+                        last_scrape: s.last_scrape,
                         last_scrape_duration: s.last_scrape_duration,
                         health: s.health,
-                        scrape_interval: h.target.interval,
-                        scrape_timeout: h.target.timeout,
+                        scrape_interval: PromDuration(h.target.interval),
+                        scrape_timeout: PromDuration(h.target.timeout),
                     }
                 })
                 .collect();
