@@ -63,17 +63,15 @@ fn de_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     }
 }
 
-fn de_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    match NumOrStr::deserialize(d)? {
-        NumOrStr::Num(n) => n
-            .as_i64()
-            .ok_or_else(|| de::Error::custom(format!("{n} is not an integer"))),
-        NumOrStr::Str(s) => s.trim().parse().map_err(de::Error::custom),
-    }
-}
-
 fn de_opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    de_i64(d).map(Some)
+    match Option::<NumOrStr>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumOrStr::Num(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| de::Error::custom(format!("{n} is not an integer"))),
+        Some(NumOrStr::Str(s)) => s.trim().parse().map(Some).map_err(de::Error::custom),
+    }
 }
 
 fn parse_f64<E: de::Error>(n: NumOrStr) -> Result<f64, E> {
@@ -94,8 +92,11 @@ fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     parse_f64(NumOrStr::deserialize(d)?)
 }
 
+/// `null` means "not set" for optional fields.
 fn de_opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    de_f64(d).map(Some)
+    Option::<NumOrStr>::deserialize(d)?
+        .map(parse_f64)
+        .transpose()
 }
 
 fn de_u64_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
