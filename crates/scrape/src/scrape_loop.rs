@@ -251,6 +251,29 @@ pub fn merge_target_labels(series: &Labels, target: &Labels, honor_labels: bool)
     b.build()
 }
 
+/// The labels of a scraped sample with the target's added: one allocation and one
+/// sort in the common case where the exposition does not use the target's names.
+fn sample_labels(
+    name: &str,
+    labels: &[(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)],
+    target: &Labels,
+    honor_labels: bool,
+) -> Labels {
+    let clash = labels
+        .iter()
+        .any(|(n, v)| !v.is_empty() && target.get(n).is_some());
+    if clash {
+        return merge_target_labels(&series_labels(name, labels), target, honor_labels);
+    }
+    let mut v: Vec<Label> = Vec::with_capacity(labels.len() + target.len() + 1);
+    v.push(Label::new(METRIC_NAME, name));
+    for (n, val) in labels {
+        v.push(Label::new(n.as_ref(), val.as_ref()));
+    }
+    v.extend(target.iter().cloned());
+    Labels::from_vec(v)
+}
+
 fn check_limits(l: &Labels, cfg: &ScrapeConfig) -> Result<(), String> {
     let metric: String = l.metric_name().unwrap_or("").chars().take(50).collect();
     if cfg.label_limit > 0 && l.len() as u64 > cfg.label_limit {
@@ -319,8 +342,7 @@ pub(crate) fn process(
                 exemplar,
             } => {
                 out.scraped += 1;
-                let exposed = series_labels(&name, &labels);
-                let merged = merge_target_labels(&exposed, target_labels, cfg.honor_labels);
+                let merged = sample_labels(&name, &labels, target_labels, cfg.honor_labels);
                 let labels = if cfg.metric_relabel_configs.is_empty() {
                     merged
                 } else {
@@ -542,6 +564,28 @@ mod tests {
 
     fn l(p: &[(&str, &str)]) -> Labels {
         Labels::from_pairs(p.iter().copied())
+    }
+
+    #[test]
+    fn fast_path_agrees_with_merge() {
+        use std::borrow::Cow;
+        let target = l(&[("job", "j"), ("instance", "i:1")]);
+        for (pairs, honor) in [
+            (vec![("a", "1")], false),
+            (vec![("job", "x"), ("a", "1")], false),
+            (vec![("job", "x")], true),
+            (vec![("job", "")], false),
+        ] {
+            let raw: Vec<(Cow<str>, Cow<str>)> = pairs
+                .iter()
+                .map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v)))
+                .collect();
+            assert_eq!(
+                sample_labels("m", &raw, &target, honor),
+                merge_target_labels(&series_labels("m", &raw), &target, honor),
+                "{pairs:?} honor={honor}"
+            );
+        }
     }
 
     #[test]
