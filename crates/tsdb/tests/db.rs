@@ -545,9 +545,7 @@ fn node_exporter_like_density() {
     println!(
         "node_exporter-like data: {bytes} bytes for {samples} samples = {bps:.3} bytes/sample"
     );
-    // Measured 1.09 (chunks ~0.80 + index ~0.29 at only 120 samples per series);
-    // the product target of 1.0 is not met yet: see the crate report.
-    assert!(bps <= 1.1, "{bps:.3} bytes/sample");
+    assert!(bps <= 1.0, "{bps:.3} bytes/sample");
 }
 
 fn dir_size(p: &Path) -> u64 {

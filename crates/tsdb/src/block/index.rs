@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 pub const INDEX_MAGIC: u32 = 0x5147_1D01;
 /// Index format version.
 pub const INDEX_VERSION: u8 = 1;
-const SECTIONS: usize = 5;
+const SECTIONS: usize = 4;
 const TOC_LEN: usize = SECTIONS * 8 + 4;
 
 /// Where a chunk is and what it covers.
@@ -60,10 +60,15 @@ pub fn build(series: &[(Labels, Vec<ChunkMeta>)]) -> Vec<u8> {
     }
     // Series and postings.
     let mut ser = Vec::new();
-    let mut offsets = Vec::with_capacity(series.len() * 4);
+    let base = series
+        .iter()
+        .filter_map(|(_, c)| c.first().map(|c| c.mint))
+        .min()
+        .unwrap_or(0);
+    put_varint(&mut ser, base);
     let mut post: BTreeMap<(u32, u32), Vec<u32>> = BTreeMap::new();
+    let mut pref = 0u64;
     for (id, (labels, chunks)) in series.iter().enumerate() {
-        offsets.extend_from_slice(&(ser.len() as u32).to_be_bytes());
         put_uvarint(&mut ser, labels.len() as u64);
         for l in labels {
             let (n, v) = (sym_id[l.name.as_str()], sym_id[l.value.as_str()]);
@@ -72,17 +77,12 @@ pub fn build(series: &[(Labels, Vec<ChunkMeta>)]) -> Vec<u8> {
             post.entry((n, v)).or_default().push(id as u32);
         }
         put_uvarint(&mut ser, chunks.len() as u64);
-        let (mut pmaxt, mut pref) = (0i64, 0u64);
+        let mut pmaxt = base;
         for (i, c) in chunks.iter().enumerate() {
-            if i == 0 {
-                put_varint(&mut ser, c.mint);
-                put_uvarint(&mut ser, c.maxt.wrapping_sub(c.mint) as u64);
-                put_uvarint(&mut ser, c.r);
-            } else {
-                put_uvarint(&mut ser, c.mint.wrapping_sub(pmaxt) as u64);
-                put_uvarint(&mut ser, c.maxt.wrapping_sub(c.mint) as u64);
-                put_uvarint(&mut ser, c.r.wrapping_sub(pref));
-            }
+            let prev = if i == 0 { base } else { pmaxt };
+            put_uvarint(&mut ser, c.mint.wrapping_sub(prev) as u64);
+            put_uvarint(&mut ser, c.maxt.wrapping_sub(c.mint) as u64);
+            put_uvarint(&mut ser, c.r.wrapping_sub(pref));
             pmaxt = c.maxt;
             pref = c.r;
         }
@@ -112,13 +112,12 @@ pub fn build(series: &[(Labels, Vec<ChunkMeta>)]) -> Vec<u8> {
             pv = *v;
         }
     }
-    let mut out = Vec::with_capacity(
-        symbols.len() + ser.len() + offsets.len() + label_index.len() + postings.len() + 100,
-    );
+    let mut out =
+        Vec::with_capacity(symbols.len() + ser.len() + label_index.len() + postings.len() + 100);
     out.extend_from_slice(&INDEX_MAGIC.to_be_bytes());
     out.push(INDEX_VERSION);
     let mut toc = Vec::with_capacity(TOC_LEN);
-    for sec in [&symbols, &ser, &offsets, &label_index, &postings] {
+    for sec in [&symbols, &ser, &label_index, &postings] {
         toc.extend_from_slice(&(out.len() as u64).to_be_bytes());
         out.extend_from_slice(&(sec.len() as u32).to_be_bytes());
         out.extend_from_slice(sec);
@@ -135,7 +134,12 @@ pub struct IndexReader {
     sym_buf: String,
     sym_off: Vec<u32>,
     series: (usize, usize),
-    offsets: (usize, usize),
+    base: i64,
+    /// Offset of each series entry within the series section.
+    offsets: Vec<u32>,
+    /// Chunk ref the first chunk ref of each entry is relative to (the previous
+    /// entry's last ref).
+    ref_base: Vec<u64>,
     /// name → (value sym ids ascending, postings (start, len) in the postings section)
     labels: HashMap<String, Vec<(u32, u32, u32)>>,
     postings: (usize, usize),
@@ -172,8 +176,9 @@ impl IndexReader {
             return Err(format!("unsupported index version {v}"));
         }
         let toc = &data[data.len() - TOC_LEN..];
-        let crc = u32::from_be_bytes([toc[40], toc[41], toc[42], toc[43]]);
-        if crc32c::crc32c(&toc[..40]) != crc {
+        let n = SECTIONS * 8;
+        let crc = u32::from_be_bytes([toc[n], toc[n + 1], toc[n + 2], toc[n + 3]]);
+        if crc32c::crc32c(&toc[..n]) != crc {
             return Err("index table of contents checksum mismatch".into());
         }
         let mut td = Decbuf::new(toc);
@@ -214,21 +219,36 @@ impl IndexReader {
             prev_start = start;
         }
         sym_off.push(sym_buf.len() as u32);
-        let num_series = ((secs[2].1 - secs[2].0) / 4) as u32;
         let mut r = IndexReader {
             sym_buf,
             sym_off,
             series: secs[1],
-            offsets: secs[2],
+            base: 0,
+            offsets: Vec::new(),
+            ref_base: Vec::new(),
             labels: HashMap::new(),
-            postings: secs[4],
-            num_series,
+            postings: secs[3],
+            num_series: 0,
         };
+        // Series: find each entry's offset (and validate every entry once).
+        let body = &data[secs[1].0..secs[1].1];
+        let mut d = Decbuf::new(body);
+        r.base = d.varint("series base time")?;
+        let mut last_ref = 0u64;
+        while d.remaining() > 0 {
+            r.offsets.push(d.pos() as u32);
+            r.ref_base.push(last_ref);
+            r.num_series += 1;
+            let (_, chunks) = r.decode_series(&mut d, last_ref)?;
+            if let Some(c) = chunks.last() {
+                last_ref = c.r;
+            }
+        }
         // Label index.
-        let mut d = Decbuf::new(&data[secs[3].0..secs[3].1]);
+        let mut d = Decbuf::new(&data[secs[2].0..secs[2].1]);
         let names = d.uvarint("label name count")?;
         let mut pos = 0u32;
-        let plen = (secs[4].1 - secs[4].0) as u64;
+        let plen = (secs[3].1 - secs[3].0) as u64;
         for _ in 0..names {
             let n = d.uvarint32("label name")?;
             let name = r.symbol(n)?.to_string();
@@ -271,13 +291,20 @@ impl IndexReader {
 
     /// Decodes series `id`: labels and chunk metas.
     pub fn series(&self, data: &[u8], id: u32) -> Result<(Labels, Vec<ChunkMeta>), String> {
-        if id >= self.num_series {
-            return Err(format!("series {id} out of range"));
-        }
-        let o = self.offsets.0 + id as usize * 4;
-        let off = u32::from_be_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]) as usize;
+        let off = *self
+            .offsets
+            .get(id as usize)
+            .ok_or_else(|| format!("series {id} out of range"))? as usize;
         let body = &data[self.series.0..self.series.1];
         let mut d = Decbuf::new(body.get(off..).ok_or("series offset past section")?);
+        self.decode_series(&mut d, self.ref_base[id as usize])
+    }
+
+    fn decode_series(
+        &self,
+        d: &mut Decbuf<'_>,
+        ref_base: u64,
+    ) -> Result<(Labels, Vec<ChunkMeta>), String> {
         let n = d.uvarint("label count")? as usize;
         if n > d.remaining() {
             return Err("label count exceeds section".into());
@@ -293,26 +320,14 @@ impl IndexReader {
             return Err("chunk count exceeds section".into());
         }
         let mut chunks = Vec::with_capacity(c);
-        let (mut pmaxt, mut pref) = (0i64, 0u64);
-        for i in 0..c {
-            let (mint, r);
-            if i == 0 {
-                mint = d.varint("chunk mint")?;
-                let span = d.uvarint("chunk span")? as i64;
-                r = d.uvarint("chunk ref")?;
-                pmaxt = mint.wrapping_add(span);
-            } else {
-                mint = pmaxt.wrapping_add(d.uvarint("chunk mint")? as i64);
-                let span = d.uvarint("chunk span")? as i64;
-                r = pref.wrapping_add(d.uvarint("chunk ref")?);
-                pmaxt = mint.wrapping_add(span);
-            }
-            pref = r;
-            chunks.push(ChunkMeta {
-                mint,
-                maxt: pmaxt,
-                r,
-            });
+        let mut prev = self.base;
+        let mut r = ref_base;
+        for _ in 0..c {
+            let mint = prev.wrapping_add(d.uvarint("chunk mint")? as i64);
+            let maxt = mint.wrapping_add(d.uvarint("chunk span")? as i64);
+            r = r.wrapping_add(d.uvarint("chunk ref")?);
+            chunks.push(ChunkMeta { mint, maxt, r });
+            prev = maxt;
         }
         Ok((Labels::from_sorted_unchecked(labels), chunks))
     }
@@ -402,5 +417,69 @@ impl PostingsIndex for IndexView<'_> {
             .take_while(|s| s.starts_with(prefix))
             .map(str::to_string)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::postings::select;
+    use sightline_model::{MatchOp, Matcher};
+
+    fn sample_index() -> (Vec<(Labels, Vec<ChunkMeta>)>, Vec<u8>) {
+        let mut series = Vec::new();
+        for i in 0..50u64 {
+            let l = Labels::from_pairs([
+                (
+                    "__name__",
+                    if i % 2 == 0 { "node_cpu" } else { "node_mem" }.to_string(),
+                ),
+                ("instance", format!("host-{i:02}")),
+                ("zone", "é-1".to_string()),
+            ]);
+            let chunks = (0..3)
+                .map(|c| ChunkMeta {
+                    mint: -1000 + (c as i64) * 100,
+                    maxt: -1000 + (c as i64) * 100 + 50,
+                    r: (1 << 32) + 8 + i * 300 + c * 100,
+                })
+                .collect();
+            series.push((l, chunks));
+        }
+        series.sort_by(|a, b| a.0.cmp(&b.0));
+        let data = build(&series);
+        (series, data)
+    }
+
+    #[test]
+    fn index_roundtrip_and_postings() {
+        let (series, data) = sample_index();
+        let r = IndexReader::parse(&data).unwrap();
+        assert_eq!(r.num_series(), 50);
+        for (i, (l, c)) in series.iter().enumerate() {
+            assert_eq!(r.series(&data, i as u32).unwrap(), (l.clone(), c.clone()));
+        }
+        let v = r.view(&data);
+        let ids = select(&v, &[Matcher::equal("__name__", "node_cpu")]);
+        assert_eq!(ids.len(), 25);
+        assert!(ids
+            .iter()
+            .all(|&i| series[i as usize].0.get("__name__") == Some("node_cpu")));
+        let pre = Matcher::new(MatchOp::RegexMatch, "instance", "host-1.*").unwrap();
+        assert_eq!(select(&v, &[pre]).len(), 10);
+        assert_eq!(r.label_names(), vec!["__name__", "instance", "zone"]);
+        assert_eq!(r.label_values("zone"), vec!["é-1"]);
+    }
+
+    #[test]
+    fn corruption_is_detected_not_panicking() {
+        let (_, data) = sample_index();
+        for i in (0..data.len()).step_by(7) {
+            let mut bad = data.clone();
+            bad[i] ^= 0x40;
+            assert!(IndexReader::parse(&bad).is_err(), "flip at {i} undetected");
+        }
+        assert!(IndexReader::parse(&data[..data.len() - 3]).is_err());
+        assert!(IndexReader::parse(&[]).is_err());
     }
 }

@@ -24,6 +24,15 @@ const POW10: [f64; 10] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
 /// Mode bit marking delta-of-delta value coding.
 const DOD_FLAG: u8 = 0x80;
+/// Mode bit marking a common factor of all value deltas (a uvarint after `I0`).
+const GCD_FLAG: u8 = 0x40;
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
 
 #[inline]
 fn scaled(v: f64, k: usize) -> Option<i64> {
@@ -67,39 +76,45 @@ pub fn encode(samples: &[Sample]) -> Option<Vec<u8>> {
         return None;
     }
     let (k, ints) = to_integers(samples)?;
+    // Deltas (|I| <= 2^53, so they cannot overflow), divided by their common factor.
+    let g = ints
+        .windows(2)
+        .fold(0u64, |g, w| gcd(g, (w[1] - w[0]).unsigned_abs()))
+        .max(1);
+    let deltas: Vec<i64> = ints.windows(2).map(|w| (w[1] - w[0]) / g as i64).collect();
     let (mut cost_delta, mut cost_dod) = (0u64, 0u64);
-    for i in 2..ints.len() {
-        let d = ints[i].wrapping_sub(ints[i - 1]);
-        let pd = ints[i - 1].wrapping_sub(ints[i - 2]);
-        cost_delta += bucketed_cost(d, &VALUE_BUCKETS);
-        cost_dod += bucketed_cost(d.wrapping_sub(pd), &VALUE_BUCKETS);
+    for i in 1..deltas.len() {
+        cost_delta += bucketed_cost(deltas[i], &VALUE_BUCKETS);
+        cost_dod += bucketed_cost(deltas[i] - deltas[i - 1], &VALUE_BUCKETS);
     }
     let dod = cost_dod < cost_delta;
     let mut w = BitWriter::with_header(3, 16 + samples.len() * 2);
     let hdr = w.header_mut();
     hdr[..2].copy_from_slice(&(samples.len() as u16).to_be_bytes());
-    hdr[2] = k | if dod { DOD_FLAG } else { 0 };
+    hdr[2] = k | if dod { DOD_FLAG } else { 0 } | if g > 1 { GCD_FLAG } else { 0 };
     let mut tdelta = 0i64;
     for (i, s) in samples.iter().enumerate() {
         match i {
             0 => {
                 w.write_varint(s.t);
                 w.write_varint(ints[0]);
+                if g > 1 {
+                    w.write_uvarint(g);
+                }
             }
             1 => {
                 tdelta = s.t.wrapping_sub(samples[0].t);
                 w.write_varint(tdelta);
-                w.write_varint(ints[1].wrapping_sub(ints[0]));
+                w.write_varint(deltas[0]);
             }
             _ => {
                 let d = s.t.wrapping_sub(samples[i - 1].t);
                 write_bucketed(&mut w, d.wrapping_sub(tdelta), &TS_BUCKETS);
                 tdelta = d;
-                let vd = ints[i].wrapping_sub(ints[i - 1]);
                 let v = if dod {
-                    vd.wrapping_sub(ints[i - 1].wrapping_sub(ints[i - 2]))
+                    deltas[i - 1] - deltas[i - 2]
                 } else {
-                    vd
+                    deltas[i - 1]
                 };
                 write_bucketed(&mut w, v, &VALUE_BUCKETS);
             }
@@ -117,6 +132,8 @@ pub struct DecimalIter<'a> {
     read: u16,
     div: f64,
     dod: bool,
+    gcd: bool,
+    factor: i64,
     t: i64,
     tdelta: i64,
     v: i64,
@@ -133,19 +150,22 @@ impl<'a> DecimalIter<'a> {
             read: 0,
             div: 1.0,
             dod: false,
+            gcd: false,
+            factor: 1,
             t: 0,
             tdelta: 0,
             v: 0,
             vdelta: 0,
             corrupt: false,
         };
-        if data.len() < 3 || (data[2] & 0x0f) as usize >= POW10.len() {
+        if data.len() < 3 || (data[2] & 0x0f) as usize >= POW10.len() || data[2] & 0x30 != 0 {
             it.corrupt = !data.is_empty();
             return it;
         }
         it.total = u16::from_be_bytes([data[0], data[1]]);
         it.div = POW10[(data[2] & 0x0f) as usize];
         it.dod = data[2] & DOD_FLAG != 0;
+        it.gcd = data[2] & GCD_FLAG != 0;
         it.r = BitReader::new(&data[3..]);
         it
     }
@@ -160,12 +180,15 @@ impl<'a> DecimalIter<'a> {
             0 => {
                 self.t = self.r.read_varint()?;
                 self.v = self.r.read_varint()?;
+                if self.gcd {
+                    self.factor = i64::try_from(self.r.read_uvarint()?).ok()?;
+                }
             }
             1 => {
                 self.tdelta = self.r.read_varint()?;
                 self.t = self.t.wrapping_add(self.tdelta);
                 self.vdelta = self.r.read_varint()?;
-                self.v = self.v.wrapping_add(self.vdelta);
+                self.v = self.v.wrapping_add(self.vdelta.wrapping_mul(self.factor));
             }
             _ => {
                 let dod = read_bucketed(&mut self.r, &TS_BUCKETS)?;
@@ -177,7 +200,7 @@ impl<'a> DecimalIter<'a> {
                 } else {
                     x
                 };
-                self.v = self.v.wrapping_add(self.vdelta);
+                self.v = self.v.wrapping_add(self.vdelta.wrapping_mul(self.factor));
             }
         }
         self.read += 1;
