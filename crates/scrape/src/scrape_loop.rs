@@ -191,6 +191,8 @@ pub(crate) struct Row {
 pub(crate) struct Scraped {
     pub rows: Vec<Row>,
     pub scraped: u64,
+    /// Samples left after metric relabelling (counted past `sample_limit` too).
+    pub post: u64,
     pub metadata: HashMap<String, MetricMetadata>,
 }
 
@@ -314,13 +316,52 @@ pub(crate) fn process(
     cfg: &ScrapeConfig,
     target_labels: &Labels,
     ts: i64,
-) -> Result<Scraped, String> {
-    let format = choose_format(content_type, cfg)?;
+) -> Result<Scraped, Failure> {
     let mut out = Scraped {
         rows: Vec::new(),
         scraped: 0,
+        post: 0,
         metadata: HashMap::new(),
     };
+    match fill(body, content_type, cfg, target_labels, ts, &mut out) {
+        Ok(()) => Ok(out),
+        Err(message) => Err(Failure {
+            message,
+            scraped: out.scraped,
+            post: out.post,
+        }),
+    }
+}
+
+/// Why a scrape failed, with the counts reached so far (Prometheus reports them in
+/// `scrape_samples_scraped` and `scrape_samples_post_metric_relabeling` even then).
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub message: String,
+    pub scraped: u64,
+    pub post: u64,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure {
+            message,
+            scraped: 0,
+            post: 0,
+        }
+    }
+}
+
+fn fill(
+    body: &[u8],
+    content_type: &str,
+    cfg: &ScrapeConfig,
+    target_labels: &Labels,
+    ts: i64,
+    out: &mut Scraped,
+) -> Result<(), String> {
+    let format = choose_format(content_type, cfg)?;
+    let mut limit_hit = false;
     let mut seen: HashSet<Labels> = HashSet::new();
     for entry in Parser::new(body, format).skip_created_series(true) {
         let entry = entry.map_err(|e| e.to_string())?;
@@ -359,6 +400,12 @@ pub(crate) fn process(
                     tracing::debug!(series = %labels, "duplicate series in scrape ignored");
                     continue;
                 }
+                out.post += 1;
+                if cfg.sample_limit > 0 && out.post > cfg.sample_limit {
+                    // Keep counting, as Prometheus reports the totals, but keep no more.
+                    limit_hit = true;
+                    continue;
+                }
                 let explicit = cfg.honor_timestamps && timestamp_ms.is_some();
                 let t = if explicit {
                     timestamp_ms.unwrap_or(ts)
@@ -372,14 +419,14 @@ pub(crate) fn process(
                     exemplar: exemplar.map(|e| e.to_model(t)),
                     tracked: !explicit || cfg.track_timestamps_staleness,
                 });
-                if cfg.sample_limit > 0 && out.rows.len() as u64 > cfg.sample_limit {
-                    return Err("sample limit exceeded".into());
-                }
             }
             Entry::Eof => {}
         }
     }
-    Ok(out)
+    if limit_hit {
+        return Err("sample limit exceeded".into());
+    }
+    Ok(())
 }
 
 fn family<'m>(m: &'m mut HashMap<String, MetricMetadata>, name: &str) -> &'m mut MetricMetadata {
@@ -474,7 +521,7 @@ impl ScrapeLoop {
             .await
         {
             Ok(f) => process(&f.body, &f.content_type, cfg, &self.target.labels, ts),
-            Err(e) => Err(e),
+            Err(e) => Err(Failure::from(e)),
         };
         let duration = t0.elapsed();
         let mut batch = WriteBatch::default();
@@ -482,7 +529,7 @@ impl ScrapeLoop {
             Ok(s) => {
                 let mut current = HashMap::with_capacity(s.rows.len());
                 let mut added = 0u64;
-                let post = s.rows.len() as u64;
+                let post = s.post;
                 batch.series.reserve(s.rows.len());
                 for r in s.rows {
                     if !self.state.prev.contains_key(&r.labels) {
@@ -510,13 +557,13 @@ impl ScrapeLoop {
                 *known = s.metadata;
                 (1.0, s.scraped, post, added, None)
             }
-            Err(e) => {
+            Err(f) => {
                 for (l, tracked) in self.state.prev.drain() {
                     if tracked {
                         batch.series.push(stale_series(l, ts));
                     }
                 }
-                (0.0, 0, 0, 0, Some(e))
+                (0.0, f.scraped, f.post, 0, Some(f.message))
             }
         };
         let tl = &self.target.labels;
@@ -628,20 +675,29 @@ mod tests {
         assert_eq!(
             process(body, "text/plain", &cfg, &target, 0)
                 .err()
-                .as_deref(),
-            Some("sample limit exceeded")
+                .map(|f| (f.message, f.scraped, f.post)),
+            Some(("sample limit exceeded".to_string(), 4, 2))
         );
         cfg.sample_limit = 0;
         cfg.label_limit = 3;
-        let e = process(body, "text/plain", &cfg, &target, 0).err().unwrap();
+        let e = process(body, "text/plain", &cfg, &target, 0)
+            .err()
+            .unwrap()
+            .message;
         assert!(e.starts_with("label_limit exceeded (metric: b"), "{e}");
         cfg.label_limit = 0;
         cfg.label_value_length_limit = 2;
-        let e = process(body, "text/plain", &cfg, &target, 0).err().unwrap();
+        let e = process(body, "text/plain", &cfg, &target, 0)
+            .err()
+            .unwrap()
+            .message;
         assert!(e.starts_with("label_value_length_limit exceeded"), "{e}");
         cfg.label_value_length_limit = 0;
         cfg.label_name_length_limit = 4;
-        let e = process(body, "text/plain", &cfg, &target, 0).err().unwrap();
+        let e = process(body, "text/plain", &cfg, &target, 0)
+            .err()
+            .unwrap()
+            .message;
         assert!(e.contains("label name: __name__"), "{e}");
     }
 

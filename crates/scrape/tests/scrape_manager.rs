@@ -303,6 +303,11 @@ async fn failures_mark_target_down() {
         err("invalid").last_error
     );
     assert_eq!(err("limit").last_error, "sample limit exceeded");
+    assert_eq!(rec.last("scrape_samples_scraped", "limit"), Some(20.0));
+    assert_eq!(
+        rec.last("scrape_samples_post_metric_relabeling", "limit"),
+        Some(20.0)
+    );
     assert_eq!(err("limit").health, Health::Down);
     assert!(
         err("big")
