@@ -1,0 +1,195 @@
+//! The shared application state and the startup/shutdown sequence.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use parking_lot::RwLock;
+use sightline_config::LoadedConfig;
+use sightline_hostmetrics::{HostCollector, HostCollectorOptions};
+use sightline_model::SampleSink;
+use sightline_scrape::ScrapeManager;
+use sightline_tsdb::Tsdb;
+use tokio::net::TcpListener;
+
+use crate::backpressure::{AdmissionGate, GatedSink};
+use crate::demo::DemoFleet;
+
+/// What `sightline serve` was asked to do.
+pub struct ServeOptions {
+    /// The validated configuration.
+    pub loaded: LoadedConfig,
+    /// `--data-dir`, overriding `storage.path`.
+    pub data_dir: Option<PathBuf>,
+    /// `--listen-address`, overriding `server.listen_address`.
+    pub listen_address: Option<String>,
+    /// Run the demo workload too.
+    pub demo: bool,
+}
+
+/// State shared by every handler.
+pub struct AppState {
+    /// The configuration currently applied.
+    pub config: RwLock<LoadedConfig>,
+    /// The metrics TSDB.
+    pub tsdb: Arc<Tsdb>,
+    /// The sink push protocols write to (the TSDB behind the admission gate).
+    pub ingest: Arc<dyn SampleSink>,
+    /// Scrape jobs.
+    pub scrape: ScrapeManager,
+    /// The node_exporter-compatible host collector.
+    pub host: HostCollector,
+    /// The demo fleet, when `--demo` is on.
+    pub demo: Option<DemoFleet>,
+    /// The address the main listener is bound to (resolved port).
+    pub listen_addr: SocketAddr,
+    /// True once startup finished; `/-/ready` answers 503 before.
+    pub ready: AtomicBool,
+    /// Serialises reloads.
+    pub reload_lock: tokio::sync::Mutex<()>,
+}
+
+/// Runs the server until SIGINT/SIGTERM.
+pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
+    crate::self_metrics::init();
+    let cfg = opts.loaded.config.clone();
+    let data_dir = opts
+        .data_dir
+        .clone()
+        .or_else(|| cfg.storage.path.clone())
+        .unwrap_or_else(|| PathBuf::from("data"));
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let listen = opts
+        .listen_address
+        .clone()
+        .unwrap_or_else(|| cfg.server.listen_address.clone());
+
+    // Bind first: a port conflict should fail fast, before a long WAL replay.
+    let main_listener = TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (server.listen_address)"))?;
+    let listen_addr = main_listener.local_addr()?;
+
+    tracing::info!(dir = %data_dir.display(), "opening metrics storage");
+    let tsdb_dir = data_dir.join("metrics");
+    let tsdb_cfg = cfg.storage.tsdb.clone();
+    let tsdb = tokio::task::spawn_blocking(move || Tsdb::open(&tsdb_dir, tsdb_cfg))
+        .await?
+        .context("cannot open the metrics storage")?;
+
+    let gate = AdmissionGate::new(
+        "metrics",
+        cfg.server.max_concurrent_ingest,
+        cfg.server.ingest_queue_timeout.get(),
+    );
+    let ingest: Arc<dyn SampleSink> = Arc::new(GatedSink::new(tsdb.clone(), gate));
+    let state = Arc::new(AppState {
+        config: RwLock::new(opts.loaded),
+        tsdb: tsdb.clone(),
+        ingest: ingest.clone(),
+        scrape: ScrapeManager::new(tsdb.clone()),
+        host: HostCollector::new(HostCollectorOptions::default()),
+        demo: opts.demo.then(DemoFleet::default),
+        listen_addr,
+        ready: AtomicBool::new(false),
+        reload_lock: tokio::sync::Mutex::new(()),
+    });
+
+    crate::reload::apply_scrape(&state).await;
+
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
+    let mut servers = tokio::task::JoinSet::new();
+    let app = crate::routes::router(state.clone(), &cfg.server);
+    let mut rx = stop_rx.clone();
+    servers.spawn(async move {
+        axum::serve(main_listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.changed().await;
+            })
+            .await
+            .context("main HTTP listener failed")
+    });
+    tracing::info!(address = %listen_addr, "listening: Prometheus API, remote_write, /metrics");
+
+    if !cfg.server.otlp_http_listen_address.is_empty() {
+        let addr = &cfg.server.otlp_http_listen_address;
+        let l = TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr} (server.otlp_http_listen_address)")
+        })?;
+        let app = sightline_otlp::http_router(ingest.clone()).layer(
+            axum::extract::DefaultBodyLimit::max(cfg.server.max_request_body.0 as usize),
+        );
+        let mut rx = stop_rx.clone();
+        tracing::info!(address = %l.local_addr()?, "listening: OTLP/HTTP");
+        servers.spawn(async move {
+            axum::serve(l, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.changed().await;
+                })
+                .await
+                .context("OTLP/HTTP listener failed")
+        });
+    }
+    if !cfg.server.otlp_grpc_listen_address.is_empty() {
+        let addr: SocketAddr = cfg
+            .server
+            .otlp_grpc_listen_address
+            .parse()
+            .with_context(|| "server.otlp_grpc_listen_address must be host:port".to_string())?;
+        let l = TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr} (server.otlp_grpc_listen_address)")
+        })?;
+        tracing::info!(address = %l.local_addr()?, "listening: OTLP/gRPC");
+        let svc = sightline_otlp::grpc_service(ingest.clone());
+        let mut rx = stop_rx.clone();
+        servers.spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(svc)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(l),
+                    async move {
+                        let _ = rx.changed().await;
+                    },
+                )
+                .await
+                .context("OTLP/gRPC listener failed")
+        });
+    }
+
+    state.ready.store(true, Ordering::SeqCst);
+    tracing::info!("Sightline is ready");
+
+    let reload_state = state.clone();
+    tokio::spawn(async move { crate::reload::on_sighup(reload_state).await });
+
+    let result = tokio::select! {
+        _ = &mut shutdown => Ok(()),
+        Some(r) = servers.join_next() => r.map_err(anyhow::Error::from).and_then(|r| r),
+    };
+    tracing::info!("shutting down");
+    state.ready.store(false, Ordering::SeqCst);
+    let _ = stop_tx.send(true);
+    state.scrape.stop().await;
+    while servers.join_next().await.is_some() {}
+    let t = tsdb.clone();
+    tokio::task::spawn_blocking(move || t.close())
+        .await?
+        .context("closing the metrics storage")?;
+    tracing::info!("stopped cleanly");
+    result
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+}
