@@ -74,14 +74,15 @@ pub struct Server {
     pub data_dir: PathBuf,
     /// Its combined stdout/stderr.
     pub log: PathBuf,
-    /// Prometheus' block duration (its compaction threshold is 1.5× this).
+    /// Block duration given to Prometheus and Sightline (they compact the head once
+    /// it spans 1.5× this).
     block: Duration,
     reaped: Option<Reaped>,
 }
 
 impl Server {
     /// Starts `kind` from `binary` with a fresh data directory under `dir`.
-    /// `block` is the block duration passed to Prometheus.
+    /// `block` is the block duration given to Prometheus and Sightline.
     pub fn start(kind: Kind, binary: &Path, dir: &Path, block: Duration) -> Result<Server> {
         if dir.exists() {
             fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
@@ -92,6 +93,7 @@ impl Server {
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(binary);
+        let mins = (block.as_secs() / 60).max(1);
         match kind {
             Kind::Sightline => {
                 let cfg = dir.join("sightline.yml");
@@ -100,7 +102,7 @@ impl Server {
                     format!(
                         "server: {{listen_address: {addr}, otlp_grpc_listen_address: \"\", otlp_http_listen_address: \"\"}}\n\
                          self_monitoring: {{enabled: false, host_collector: false}}\n\
-                         storage: {{tsdb: {{wal_fsync: always}}}}\n"
+                         storage: {{tsdb: {{wal_fsync: always, min_block_duration: {mins}m, max_block_duration: {mins}m}}}}\n"
                     ),
                 )?;
                 cmd.arg("serve")
@@ -262,21 +264,21 @@ impl Server {
     }
 
     /// Makes the server persist what it ingested, the way it does on its own:
-    /// Prometheus compacts its head into blocks (waited for), VictoriaMetrics flushes
-    /// its in-memory parts (waited until the directory stops changing). Sightline
-    /// persists its head when stopped gracefully, done by [`Server::stop`].
-    /// Returns a note on what was done.
+    /// Prometheus and Sightline compact their head into blocks once it spans more
+    /// than 1.5 block durations (waited for, through `/api/v1/status/tsdb`);
+    /// VictoriaMetrics flushes its in-memory parts (waited until the directory stops
+    /// changing). Returns a note on what was done.
     pub fn settle(&mut self, timeout: Duration) -> Result<String> {
         let t0 = Instant::now();
         match self.kind {
-            Kind::Prometheus => {
+            Kind::Prometheus | Kind::Sightline => {
                 let limit = self.block.as_millis() as i64 * 3 / 2;
                 loop {
                     if !self.alive() {
                         return Err(self.died("while compacting"));
                     }
                     let (min, max) = self.prom_head_range()?;
-                    let blocks = disk::blocks(&self.data_dir, 1)?;
+                    let blocks = disk::blocks(&self.data_dir, 3)?;
                     if max - min <= limit && !blocks.is_empty() {
                         return Ok(format!(
                             "head compacted into {} block(s) after {:.0} s wait",
@@ -285,7 +287,11 @@ impl Server {
                         ));
                     }
                     if t0.elapsed() > timeout {
-                        bail!("prometheus did not compact its head within {timeout:?}");
+                        bail!(
+                            "{} did not compact its head within {timeout:?} (head spans {} ms)",
+                            self.kind.name(),
+                            max - min
+                        );
                     }
                     std::thread::sleep(Duration::from_secs(2));
                 }
@@ -311,7 +317,6 @@ impl Server {
                     t0.elapsed().as_secs_f64()
                 ))
             }
-            Kind::Sightline => Ok("graceful stop persists the head".into()),
         }
     }
 
