@@ -79,19 +79,25 @@ fn cut_head(inner: &Inner) -> Result<bool, TsdbError> {
         }
         let start = lo.div_euclid(range) * range;
         let end = start + range;
+        // Samples for the range now being persisted are refused from here on
+        // instead of being lost by the truncation below.
+        inner.head.set_min_valid_time(end);
         persist_head_range(inner, start, end)?;
         truncate_head(inner, end)?;
         did = true;
     }
 }
 
-/// Persists everything in the head, then truncates head and WAL.
+/// Persists everything in the head, then truncates head and WAL. Samples older
+/// than the end of the newest persisted range are refused afterwards.
 pub(crate) fn flush_head(inner: &Inner) -> Result<(), TsdbError> {
     let range = inner.head.range();
     let (Some(lo), Some(hi)) = (inner.head.min_time(), inner.head.max_time()) else {
         return Ok(());
     };
     let mut start = lo.div_euclid(range) * range;
+    let end = (hi.div_euclid(range) + 1) * range;
+    inner.head.set_min_valid_time(end);
     while start <= hi {
         persist_head_range(inner, start, start + range)?;
         start += range;

@@ -159,8 +159,11 @@ impl Head {
         self.min_valid.load(Acquire)
     }
 
-    /// Raises the minimum valid time (blocks loaded at startup cover older data).
+    /// Raises the minimum valid time: blocks cover older data, or a range is
+    /// about to be persisted. Taken under the append lock so that no append still
+    /// in flight can add an older sample once this returns.
     pub fn set_min_valid_time(&self, t: i64) {
+        let _append = self.append.lock();
         self.min_valid.fetch_max(t, AcqRel);
     }
 
