@@ -121,15 +121,11 @@ pub fn decode_v1_with_stats(
     limits: &Limits,
 ) -> Result<(WriteBatch, DecodeStats), DecodeError> {
     with_decompressed(body_snappy, limits, |raw| {
-        let req = v1::WriteRequest::decode(raw).map_err(|e| DecodeError::Protobuf {
-            message: "prometheus.WriteRequest",
-            reason: e.to_string(),
-        })?;
         let mut stats = DecodeStats {
             decompressed_bytes: raw.len() as u64,
             ..DecodeStats::default()
         };
-        let batch = convert_v1(req, limits, &mut stats)?;
+        let batch = crate::wire::decode_write_request(raw, limits, &mut stats)?;
         Ok((batch, stats))
     })
 }
@@ -268,7 +264,10 @@ fn validate_labels(labels: &mut Vec<Label>, limits: &Limits) -> Result<(), Strin
 }
 
 /// Turns validated raw labels into a [`Labels`], or the error naming the series.
-fn checked_labels(mut labels: Vec<Label>, limits: &Limits) -> Result<Labels, DecodeError> {
+pub(crate) fn checked_labels(
+    mut labels: Vec<Label>,
+    limits: &Limits,
+) -> Result<Labels, DecodeError> {
     match validate_labels(&mut labels, limits) {
         Ok(()) => Ok(Labels::from_sorted_unchecked(labels)),
         Err(reason) => Err(DecodeError::InvalidSeries {
@@ -276,17 +275,6 @@ fn checked_labels(mut labels: Vec<Label>, limits: &Limits) -> Result<Labels, Dec
             reason,
         }),
     }
-}
-
-fn to_model_labels(labels: Vec<v1::Label>) -> Vec<Label> {
-    // Same layout on both sides: the standard library reuses the allocation.
-    labels
-        .into_iter()
-        .map(|l| Label {
-            name: l.name,
-            value: l.value,
-        })
-        .collect()
 }
 
 fn to_model_samples(samples: Vec<v1::Sample>) -> Vec<Sample> {
@@ -299,7 +287,7 @@ fn to_model_samples(samples: Vec<v1::Sample>) -> Vec<Sample> {
         .collect()
 }
 
-fn metric_type(code: i32) -> MetricType {
+pub(crate) fn metric_type(code: i32) -> MetricType {
     match code {
         1 => MetricType::Counter,
         2 => MetricType::Gauge,
@@ -310,48 +298,6 @@ fn metric_type(code: i32) -> MetricType {
         7 => MetricType::StateSet,
         _ => MetricType::Unknown,
     }
-}
-
-fn convert_v1(
-    req: v1::WriteRequest,
-    limits: &Limits,
-    stats: &mut DecodeStats,
-) -> Result<WriteBatch, DecodeError> {
-    let mut series = Vec::with_capacity(req.timeseries.len());
-    for ts in req.timeseries {
-        let labels = checked_labels(to_model_labels(ts.labels), limits)?;
-        stats.histograms += ts.histograms.len() as u64;
-        if ts.samples.is_empty() && ts.exemplars.is_empty() {
-            continue;
-        }
-        stats.samples += ts.samples.len() as u64;
-        stats.exemplars += ts.exemplars.len() as u64;
-        let exemplars = ts
-            .exemplars
-            .into_iter()
-            .map(|e| Exemplar {
-                labels: Labels::from_vec(to_model_labels(e.labels)),
-                value: e.value,
-                t: e.timestamp,
-            })
-            .collect();
-        series.push(TimeSeries {
-            labels,
-            samples: to_model_samples(ts.samples),
-            exemplars,
-        });
-    }
-    let metadata = req
-        .metadata
-        .into_iter()
-        .map(|m| MetricMetadata {
-            metric_family_name: m.metric_family_name,
-            metric_type: metric_type(m.r#type),
-            help: m.help,
-            unit: m.unit,
-        })
-        .collect();
-    Ok(WriteBatch { series, metadata })
 }
 
 /// Resolves (name, value) symbol reference pairs into labels.

@@ -7,12 +7,14 @@
 //! - [`http`]: the axum router serving `POST /api/v1/write` with the status codes
 //!   senders expect (204, 400, 413, 415, 500, 503).
 //! - [`metrics`]: the receiver's self-metrics.
+//! - `wire`: the hand-written protobuf reader for remote_write 1.0 (the hot path).
 
 pub mod decode;
 pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod proto;
+mod wire;
 
 pub use decode::{
     decode_v1, decode_v1_with_stats, decode_v2, decode_v2_with_stats, DecodeError, DecodeStats,
