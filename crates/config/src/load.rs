@@ -185,6 +185,7 @@ fn validate(
             ),
         ));
     }
+    let globals = config.scrape_globals();
     let mut seen = HashSet::new();
     for (i, job) in config.scrape_configs.iter().enumerate() {
         if !seen.insert(job.job_name.as_str()) {
@@ -215,6 +216,14 @@ fn validate(
                     "scrape timeout {timeout} greater than scrape interval {interval} for scrape config with job name {:?}",
                     job.job_name
                 ),
+            ));
+        }
+        if let Err(message) = job.validate(&globals) {
+            return Err(located(
+                file,
+                locations,
+                format!("scrape_configs[{i}]"),
+                message,
             ));
         }
     }
@@ -324,5 +333,21 @@ mod tests {
         let l = load_str("", Path::new("x.yml")).unwrap();
         assert!(l.config.scrape_configs.is_empty());
         assert_eq!(l.config.server.listen_address, "0.0.0.0:9090");
+    }
+}
+
+#[cfg(test)]
+mod scrape_validation_tests {
+    use super::*;
+
+    #[test]
+    fn scrape_job_rules_are_checked_with_the_job_location() {
+        let e = load_str(
+            "scrape_configs:\n  - job_name: ok\n  - job_name: bad\n    basic_auth: {username: u, password: p}\n    authorization: {credentials: t}\n",
+            Path::new("s.yml"),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("bad"), "{e}");
     }
 }

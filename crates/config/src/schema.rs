@@ -44,6 +44,19 @@ pub struct SightlineConfig {
     pub log: LogConfig,
 }
 
+impl SightlineConfig {
+    /// The global settings the scrape manager needs.
+    pub fn scrape_globals(&self) -> sightline_scrape::ScrapeGlobals {
+        sightline_scrape::ScrapeGlobals {
+            scrape_interval: self.global.scrape_interval,
+            scrape_timeout: self.global.scrape_timeout,
+            external_labels: sightline_model::Labels::from_pairs(
+                self.global.external_labels.clone(),
+            ),
+        }
+    }
+}
+
 /// Prometheus' `global` section.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use once_cell::sync::Lazy;
 use prometheus::{register_int_counter_vec, register_int_gauge, IntCounterVec, IntGauge};
-use sightline_scrape::ScrapeGlobals;
 
 use crate::app::AppState;
 
@@ -42,14 +41,7 @@ pub async fn apply_scrape(state: &Arc<AppState>) {
             state.listen_addr,
             state.demo.is_some(),
         ));
-        let globals = ScrapeGlobals {
-            scrape_interval: cfg.global.scrape_interval,
-            scrape_timeout: cfg.global.scrape_timeout,
-            external_labels: sightline_model::Labels::from_pairs(
-                cfg.global.external_labels.clone(),
-            ),
-        };
-        (globals, jobs)
+        (cfg.scrape_globals(), jobs)
     };
     state.scrape.apply(globals, jobs).await;
     LAST_RELOAD_OK.set(1);

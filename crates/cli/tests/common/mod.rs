@@ -54,7 +54,13 @@ impl Sightline {
     /// Starts Sightline with `extra_yaml` appended to a config that binds free ports.
     /// `extra_yaml` must not contain a `server:` section.
     pub fn start(extra_yaml: &str) -> Self {
+        Self::start_with(extra_yaml, |_| {})
+    }
+
+    /// Like [`Sightline::start`], running `prepare(data_dir)` before the process starts.
+    pub fn start_with(extra_yaml: &str, prepare: impl FnOnce(&Path)) -> Self {
         let tmp = tempfile::tempdir().unwrap();
+        prepare(&tmp.path().join("data"));
         let port = free_port();
         let config = tmp.path().join("sightline.yml");
         std::fs::write(&config, format!("{}{}", server_section(port), extra_yaml)).unwrap();
