@@ -652,6 +652,13 @@ impl Head {
             self.postings.write().remove(s.r, &s.labels);
             self.refs.write().remove(&s.r);
             self.exemplars.lock().forget(s.r);
+            {
+                let mut sym = self.symbols.write();
+                for &(n, v) in s.labels.iter() {
+                    sym.release(n);
+                    sym.release(v);
+                }
+            }
             gone += 1;
         }
         self.min_time.store(new_min, Release);
@@ -768,5 +775,69 @@ impl Head {
         st.memory_in_bytes_by_label_name = top(mem, limit);
         st.series_count_by_label_value_pair = top(pairs, limit);
         st
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sightline_model::{Sample, TimeSeries};
+
+    fn batch(name: &str, t: i64) -> WriteBatch {
+        WriteBatch {
+            series: vec![TimeSeries {
+                labels: Labels::from_pairs([("__name__", name), ("job", "j")]),
+                samples: vec![Sample::new(t, 1.0)],
+                exemplars: vec![],
+            }],
+            metadata: vec![],
+        }
+    }
+
+    #[test]
+    fn truncation_forgets_series_and_symbols() {
+        let h = Head::new(1000, 0, 10);
+        h.append(&batch("a", 10), None).unwrap();
+        h.append(&batch("b", 1500), None).unwrap();
+        assert_eq!(h.num_series(), 2);
+        assert_eq!(h.symbols.read().len(), 5);
+        h.truncate(1000);
+        assert_eq!(h.num_series(), 1);
+        assert_eq!(h.min_time(), Some(1500));
+        // "a" is gone; "__name__", "job", "j" are still used by "b".
+        assert_eq!(h.symbols.read().len(), 4);
+        assert!(h
+            .select(&[Matcher::equal("__name__", "a")], 0, 5000)
+            .is_empty());
+        assert_eq!(h.select(&[], 0, 5000).len(), 1);
+        assert_eq!(h.label_values("__name__", &[]), vec!["b"]);
+        // Older samples are refused after truncation.
+        let (r, _) = h.append(&batch("a", 999), None).unwrap();
+        assert_eq!(r.too_old, 1);
+    }
+
+    #[test]
+    fn chunks_cut_at_120_samples_and_range_boundaries() {
+        let h = Head::new(10_000, 0, 0);
+        let l = Labels::from_pairs([("__name__", "x")]);
+        let samples: Vec<Sample> = (0..300).map(|i| Sample::new(i * 10, i as f64)).collect();
+        let b = WriteBatch {
+            series: vec![TimeSeries {
+                labels: l,
+                samples,
+                exemplars: vec![],
+            }],
+            metadata: vec![],
+        };
+        h.append(&b, None).unwrap();
+        let s = h.select(&[], 0, i64::MAX);
+        let spans: Vec<(i64, i64)> = s[0].chunks().iter().map(|c| (c.mint, c.maxt)).collect();
+        assert_eq!(spans, vec![(0, 1190), (1200, 2390), (2400, 2990)]);
+        let h = Head::new(1000, 0, 0);
+        h.append(&b, None).unwrap();
+        let s = h.select(&[], 0, i64::MAX);
+        assert_eq!(s[0].chunks().len(), 3);
+        assert_eq!(s[0].chunks()[0].maxt, 990);
+        assert_eq!(s[0].samples().len(), 300);
     }
 }
