@@ -202,10 +202,21 @@ fn measure_disk(server: &Server, r: &mut TargetResult, load: &EncodedLoad) -> Re
     r.data_dir_bytes = Some(disk::dir_size(&server.data_dir)?);
     match server.kind {
         Kind::VictoriaMetrics => {
+            // Only the storage proper: `data` (samples) and `indexdb` (series index);
+            // the `cache` directory VictoriaMetrics writes at shutdown is not data.
+            let mut storage = 0u64;
+            for sub in ["data", "indexdb"] {
+                let p = server.data_dir.join(sub);
+                if p.is_dir() {
+                    storage += disk::dir_size(&p)?;
+                }
+            }
+            r.block_bytes = storage;
             let accepted = r.send.as_ref().map(|s| s.samples_accepted).unwrap_or(0);
-            r.block_samples_source = "samples accepted (whole data dir)".into();
+            r.block_samples = accepted;
+            r.block_samples_source = "samples accepted; bytes of data/ + indexdb/".into();
             if accepted > 0 {
-                r.bytes_per_sample = r.data_dir_bytes.map(|b| b as f64 / accepted as f64);
+                r.bytes_per_sample = Some(storage as f64 / accepted as f64);
             }
         }
         Kind::Sightline | Kind::Prometheus => {

@@ -193,6 +193,7 @@ struct Converter {
     series: Vec<TimeSeries>,
     index: HashMap<Labels, usize>,
     metadata: Vec<MetricMetadata>,
+    families: std::collections::HashSet<String>,
     rejections: Rejections,
     /// Newest timestamp (ms) seen in the current resource, for `target_info`.
     newest: Option<i64>,
@@ -233,18 +234,19 @@ impl Converter {
         s.exemplars.extend(exemplars);
     }
 
-    /// Point labels: attributes first, then resource/scope labels and `extra`, which
-    /// win on conflicts.
-    fn labels(
-        &self,
-        base: &[Label],
-        point_attrs: &[KeyValue],
-        name: &str,
-        extra: Option<(&str, String)>,
-    ) -> Labels {
+    /// A point's labels without the name: attributes first, then resource and scope
+    /// labels, which win on conflicts (later entries win in [`Labels::from_vec`]).
+    fn point_labels(base: &[Label], point_attrs: &[KeyValue]) -> Vec<Label> {
         let mut v = Vec::with_capacity(point_attrs.len() + base.len() + 2);
         attrs::to_labels(point_attrs, |_| false, &mut v);
         v.extend(base.iter().cloned());
+        v
+    }
+
+    /// `point` plus `__name__` and an optional `le`/`quantile` label.
+    fn named(point: &[Label], name: &str, extra: Option<(&str, String)>) -> Labels {
+        let mut v = Vec::with_capacity(point.len() + 2);
+        v.extend(point.iter().cloned());
         if let Some((n, val)) = extra {
             v.push(Label::new(n, val));
         }
@@ -405,7 +407,7 @@ impl Converter {
         } else {
             Vec::new()
         };
-        let labels = self.labels(base, &p.attributes, name, None);
+        let labels = Self::named(&Self::point_labels(base, &p.attributes), name, None);
         self.push(labels, t, v, exemplars);
     }
 
@@ -455,26 +457,22 @@ impl Converter {
     ) {
         let val = |v: f64| if stale { STALE_NAN } else { v };
         let bucket_name = format!("{name}_bucket");
+        let point = Self::point_labels(base, p.attrs());
         for (i, &(le, v)) in buckets.iter().enumerate() {
             // Exemplars go to the first bucket whose bound holds their value.
             let (mine, rest): (Vec<Exemplar>, Vec<Exemplar>) = exemplars
                 .into_iter()
                 .partition(|e| e.value <= le || i + 1 == buckets.len());
             exemplars = rest;
-            let labels = self.labels(
-                base,
-                p.attrs(),
-                &bucket_name,
-                Some(("le", format_float(le))),
-            );
+            let labels = Self::named(&point, &bucket_name, Some(("le", format_float(le))));
             self.push(labels, t, val(v), mine);
         }
         let count = buckets.last().map_or(0.0, |b| b.1);
         if let Some(s) = sum {
-            let labels = self.labels(base, p.attrs(), &format!("{name}_sum"), None);
+            let labels = Self::named(&point, &format!("{name}_sum"), None);
             self.push(labels, t, val(s), Vec::new());
         }
-        let labels = self.labels(base, p.attrs(), &format!("{name}_count"), None);
+        let labels = Self::named(&point, &format!("{name}_count"), None);
         self.push(labels, t, val(count), Vec::new());
     }
 
@@ -502,20 +500,16 @@ impl Converter {
         };
         let stale = p.flags & NO_RECORDED_VALUE != 0;
         let val = |v: f64| if stale { STALE_NAN } else { v };
+        let point = Self::point_labels(base, &p.attributes);
         let mut qs = p.quantile_values.clone();
         qs.sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
         for q in qs {
-            let labels = self.labels(
-                base,
-                &p.attributes,
-                name,
-                Some(("quantile", format_float(q.quantile))),
-            );
+            let labels = Self::named(&point, name, Some(("quantile", format_float(q.quantile))));
             self.push(labels, t, val(q.value), Vec::new());
         }
-        let labels = self.labels(base, &p.attributes, &format!("{name}_sum"), None);
+        let labels = Self::named(&point, &format!("{name}_sum"), None);
         self.push(labels, t, val(p.sum), Vec::new());
-        let labels = self.labels(base, &p.attributes, &format!("{name}_count"), None);
+        let labels = Self::named(&point, &format!("{name}_count"), None);
         self.push(labels, t, val(p.count as f64), Vec::new());
     }
 }

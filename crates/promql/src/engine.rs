@@ -168,7 +168,7 @@ impl Engine {
         cancel: Option<&CancelToken>,
     ) -> Result<QueryResult, QueryError> {
         let e = parse(q)?;
-        self.run(db, &e, ts, ts, 0, cancel)
+        self.run(db, q, &e, ts, ts, 0, cancel)
     }
 
     /// Evaluates `q` from `start` to `end` every `step` (all ms).
@@ -212,12 +212,13 @@ impl Engine {
                 type_name(t)
             )));
         }
-        self.run(db, &e, start, end, step, cancel)
+        self.run(db, q, &e, start, end, step, cancel)
     }
 
     fn run(
         &self,
         db: &dyn Queryable,
+        query: &str,
         e: &Expr,
         start: i64,
         end: i64,
@@ -234,6 +235,8 @@ impl Engine {
             samples: Default::default(),
             warnings: Default::default(),
             infos: Default::default(),
+            query: query.to_string(),
+            is_range: step != 0,
         };
         let ev = Ev {
             src: &*src,
@@ -243,6 +246,7 @@ impl Engine {
             interval: step,
             qstart: start,
             qend: end,
+            qstep: step,
             lookback,
             subquery_step: self.opts.default_subquery_step.as_millis().max(1) as i64,
         };

@@ -72,7 +72,8 @@ impl DemoFleet {
         st.last_ms = now_ms;
         // One service in turn has a one-minute incident every five minutes.
         let minute = now_ms / 60_000;
-        let incident = minute % 5 == 0 && (minute / 5) % SERVICES.len() as u64 == idx as u64;
+        let incident =
+            minute.is_multiple_of(5) && (minute / 5) % SERVICES.len() as u64 == idx as u64;
         for (r, _) in ROUTES.iter().enumerate() {
             let base_rps = [40.0, 8.0, 2.0][r] * (1.0 + idx as f64 * 0.3);
             let n =

@@ -40,8 +40,9 @@ pub fn builtin_jobs(cfg: &SightlineConfig, listen: SocketAddr, demo: bool) -> Ve
         )));
     }
     if demo && !user_has("demo") {
-        let mut yaml =
-            format!("job_name: demo\nscrape_interval: 5s\nscrape_timeout: 5s\nstatic_configs:\n");
+        let mut yaml = String::from(
+            "job_name: demo\nscrape_interval: 5s\nscrape_timeout: 5s\nstatic_configs:\n",
+        );
         for svc in crate::demo::SERVICES {
             yaml.push_str(&format!(
                 "  - targets: ['{target}']\n    labels: {{__tmp_service: {svc}, __metrics_path__: /demo/{svc}/metrics}}\n"

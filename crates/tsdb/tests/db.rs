@@ -396,6 +396,13 @@ fn exemplars_metadata_and_stats() {
         );
         assert_eq!(st.head.num_label_pairs, 2);
         assert!(st.wal_size_bytes > 0);
+        // A head cut truncates the head and checkpoints the WAL (deleting the
+        // segments written so far): exemplars and metadata of live series must
+        // survive it.
+        db.append(batch(vec![(a.clone(), vec![(4 * H, 2.0)])]))
+            .unwrap();
+        db.compact().unwrap();
+        assert_eq!(db.stats(10).block_count, 1);
     }
     let db = Tsdb::open(dir.path(), cfg()).unwrap();
     let got = db.exemplars(0, 2000, &[vec![eq("job", "api")]]).unwrap();

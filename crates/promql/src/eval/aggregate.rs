@@ -1,7 +1,7 @@
 //! Aggregation operators (`sum`, `avg`, `topk`, `quantile`, `count_values`,
 //! `limitk`, `limit_ratio`...) with `by`/`without` grouping.
 
-use super::{effective_labels, Elem, Ev, Result, Val};
+use super::{Elem, Ev, Result, Val};
 use crate::error::exec_err;
 use crate::eval::range_fns::{kahan_inc, quantile};
 use crate::value::format_value;
@@ -128,9 +128,10 @@ fn aggregate_step(
     // Group the elements, in first-seen order.
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
-    let eff: Vec<Labels> = step.iter().map(effective_labels).collect();
-    for (i, l) in eff.iter().enumerate() {
-        let mut g = group_labels(l, &a.modifier);
+    // Grouping sees the name even when it is due to be dropped (Prometheus 3's
+    // delayed name removal partitions `by (__name__)` by the not-yet-removed name).
+    for (i, el) in step.iter().enumerate() {
+        let mut g = group_labels(&el.labels, &a.modifier);
         if agg == Agg::CountValues {
             let mut b = g.to_builder();
             b.set(label_param.to_string(), format_value(step[i].v));
@@ -190,9 +191,10 @@ fn aggregate_step(
             let mut r = p;
             if !(-1.0..=1.0).contains(&r) {
                 ev.lim.warn(format!(
-                    "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
+                    "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}{}",
                     format_value(r),
-                    if r < 0.0 { -1 } else { 1 }
+                    if r < 0.0 { -1 } else { 1 },
+                    ev.lim.pos_of("limit_ratio")
                 ));
                 r = r.clamp(-1.0, 1.0);
             }
@@ -209,11 +211,13 @@ fn aggregate_step(
     }
     if agg == Agg::Quantile && !(0.0..=1.0).contains(&p) {
         ev.lim.warn(format!(
-            "PromQL warning: quantile value should be between 0 and 1, got {}",
-            format_value(p)
+            "PromQL warning: quantile value should be between 0 and 1, got {}{}",
+            format_value(p),
+            a.param.as_ref().map(|x| ev.lim.pos_of(&x.to_string())).unwrap_or_default()
         ));
     }
     for g in groups {
+        let drop_name = g.members.iter().any(|&i| step[i].drop_name);
         let vals = g.members.iter().map(|&i| step[i].v);
         let v = match agg {
             Agg::Sum => {
@@ -252,7 +256,7 @@ fn aggregate_step(
         out.push(Elem {
             labels: Arc::new(g.labels),
             v,
-            drop_name: false,
+            drop_name,
         });
     }
     Ok(out)

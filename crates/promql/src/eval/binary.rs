@@ -179,8 +179,10 @@ fn signature(l: &Labels, on: bool, names: &[String]) -> Vec<Label> {
     }
 }
 
-fn sig_string(sig: &[Label]) -> String {
-    Labels::from_sorted_unchecked(sig.to_vec()).to_string()
+/// Formats labels like Go's `labels.Labels.String()`: `{a="b", c="d"}`, name included.
+pub(crate) fn go_labels(l: &[Label]) -> String {
+    let parts: Vec<String> = l.iter().map(|x| format!("{}={:?}", x.name, x.value)).collect();
+    format!("{{{}}}", parts.join(", "))
 }
 
 fn vector_vector(
@@ -209,12 +211,13 @@ fn vector_vector(
         let sig = signature(&rs.labels, on, &names);
         if let Some(dup) = right.get(&sig) {
             let side = if card == 2 { "left" } else { "right" };
+            let (a, b) = if dup.labels <= rs.labels { (&dup.labels, &rs.labels) } else { (&rs.labels, &dup.labels) };
             return Err(exec_err!(
                 "found duplicate series for the match group {} on the {} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                sig_string(&sig),
+                go_labels(&sig),
                 side,
-                rs.labels,
-                dup.labels
+                go_labels(a.as_slice()),
+                go_labels(b.as_slice())
             ));
         }
         right.insert(sig, rs);
@@ -224,19 +227,10 @@ fn vector_vector(
     for ls in &lhs {
         let sig = signature(&ls.labels, on, &names);
         let Some(rs) = right.get(&sig) else { continue };
-        let (fl, fr) = if card == 2 {
-            (rs.v, ls.v)
-        } else {
-            (ls.v, rs.v)
-        };
-        let (mut v, keep) = apply(op, fl, fr);
-        if return_bool {
-            v = if keep { 1.0 } else { 0.0 };
-        } else if !keep {
-            continue;
-        }
         let drop = !op.is_comparison() || return_bool;
         let metric = result_metric(&ls.labels, &rs.labels, card, on, &names, &include);
+        // Cardinality is checked before comparison filtering, so a violation is
+        // reported even when the filter would remove the duplicates.
         let entry = matched.entry(sig);
         let exists = matches!(entry, std::collections::hash_map::Entry::Occupied(_));
         let set = entry.or_default();
@@ -247,16 +241,17 @@ fn vector_vector(
                 ));
             }
         } else {
-            let key = if drop || ls.drop_name {
-                super::without_name(&metric)
-            } else {
-                metric.clone()
-            };
+            let key = if drop || ls.drop_name { super::without_name(&metric) } else { metric.clone() };
             if !set.insert(key) {
-                return Err(exec_err!(
-                    "multiple matches for labels: grouping labels must ensure unique matches"
-                ));
+                return Err(exec_err!("multiple matches for labels: grouping labels must ensure unique matches"));
             }
+        }
+        let (fl, fr) = if card == 2 { (rs.v, ls.v) } else { (ls.v, rs.v) };
+        let (mut v, keep) = apply(op, fl, fr);
+        if return_bool {
+            v = if keep { 1.0 } else { 0.0 };
+        } else if !keep {
+            continue;
         }
         out.push(Elem {
             labels: Arc::new(metric),

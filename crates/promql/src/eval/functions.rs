@@ -268,6 +268,23 @@ pub(crate) fn eval_call(ev: &Ev, c: &Call) -> Result<Val> {
         }
         "label_replace" => label_replace(ev, c),
         "label_join" => label_join(ev, c),
+        "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" if ev.lim.is_range => {
+            ev.lim.warn(format!(
+                "PromQL warning: {name} is ineffective for range queries since results are always ordered by labels{}",
+                ev.lim.pos_of(&format!("{name}("))
+            ));
+            Ok(Val::Vector(ev.vector_arg(arg(c, 0)?)?))
+        }
+        "step" => Ok(Val::Scalar(vec![ev.qstep as f64 / 1000.0; n])),
+        "range" => Ok(Val::Scalar(vec![(ev.qend - ev.qstart) as f64 / 1000.0; n])),
+        "start" => Ok(Val::Scalar(vec![ev.qstart as f64 / 1000.0; n])),
+        "end" => Ok(Val::Scalar(vec![ev.qend as f64 / 1000.0; n])),
+        "min_of" | "max_of" => {
+            let a = ev.scalar_arg(arg(c, 0)?)?;
+            let b = ev.scalar_arg(arg(c, 1)?)?;
+            let f = if name == "min_of" { go_min } else { go_max };
+            Ok(Val::Scalar(a.iter().zip(b.iter()).map(|(x, y)| f(*x, *y)).collect()))
+        }
         "sort" | "sort_desc" => {
             let desc = name == "sort_desc";
             let mut v = ev.vector_arg(arg(c, 0)?)?;
@@ -425,8 +442,9 @@ fn range_call(ev: &Ev, c: &Call) -> Result<Val> {
     if name == "quantile_over_time" {
         if let Some(&q) = p1.iter().find(|q| !(0.0..=1.0).contains(*q)) {
             ev.lim.warn(format!(
-                "PromQL warning: quantile value should be between 0 and 1, got {}",
-                format_value(q)
+                "PromQL warning: quantile value should be between 0 and 1, got {}{}",
+                format_value(q),
+                ev.lim.pos_of(&arg(c, 0)?.to_string())
             ));
         }
     }
@@ -597,8 +615,9 @@ fn histogram_quantile(ev: &Ev, c: &Call) -> Result<Val> {
         let qi = q[i];
         if !(0.0..=1.0).contains(&qi) && !step.is_empty() {
             ev.lim.warn(format!(
-                "PromQL warning: quantile value should be between 0 and 1, got {}",
-                format_value(qi)
+                "PromQL warning: quantile value should be between 0 and 1, got {}{}",
+                format_value(qi),
+                ev.lim.pos_of(&arg(c, 0)?.to_string())
             ));
         }
         let mut res = Vec::new();

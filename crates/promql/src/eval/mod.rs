@@ -62,6 +62,10 @@ pub(crate) struct Limits {
     pub samples: Cell<usize>,
     pub warnings: RefCell<Vec<String>>,
     pub infos: RefCell<Vec<String>>,
+    /// The query text, used to give annotations a `(line:col)` position.
+    pub query: String,
+    /// True for range queries (some functions warn that they are ineffective there).
+    pub is_range: bool,
 }
 
 impl Limits {
@@ -98,6 +102,17 @@ impl Limits {
         Ok(())
     }
 
+    /// ` (line:col)` of the first occurrence of `needle` in the query, or "".
+    /// Workaround: promql-parser keeps no source positions, so annotation positions
+    /// are recovered by searching the query text.
+    pub fn pos_of(&self, needle: &str) -> String {
+        let Some(off) = self.query.find(needle) else { return String::new() };
+        let before = &self.query[..off];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        format!(" ({line}:{col})")
+    }
+
     pub fn warn(&self, msg: String) {
         let mut w = self.warnings.borrow_mut();
         if !w.contains(&msg) {
@@ -123,6 +138,8 @@ pub(crate) struct Ev<'a> {
     /// The outermost query's start/end, which `start()`/`end()` refer to.
     pub qstart: i64,
     pub qend: i64,
+    /// The outermost query's step (0 for instant queries), for `step()`.
+    pub qstep: i64,
     pub lookback: i64,
     pub subquery_step: i64,
 }

@@ -242,6 +242,7 @@ pub(crate) fn apply(name: &str, c: &WinCtx, s: &[Sample], p1: f64, p2: f64) -> R
                 let mut v: Vec<f64> = s.iter().map(|p| p.v).collect();
                 Some(quantile(p1, &mut v))
             }
+            "mad_over_time" if s.iter().any(|p| p.v.is_nan()) => Some(f64::NAN),
             "mad_over_time" => {
                 let mut v: Vec<f64> = s.iter().map(|p| p.v).collect();
                 let median = quantile(0.5, &mut v);

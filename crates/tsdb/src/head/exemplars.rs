@@ -89,6 +89,15 @@ impl ExemplarStore {
         out
     }
 
+    /// Every stored exemplar, oldest first (for WAL checkpoints).
+    pub fn all(&self) -> Vec<(u32, Exemplar)> {
+        let mut v = self.ring.clone();
+        if self.ring.len() == self.cap {
+            v.rotate_left(self.next);
+        }
+        v
+    }
+
     /// Forgets series that no longer exist.
     pub fn forget(&mut self, r: u32) {
         self.last.remove(&r);

@@ -668,7 +668,7 @@ impl Head {
     }
 
     /// WAL records equivalent to the head's current content (series, samples,
-    /// metadata), produced lazily for a checkpoint.
+    /// exemplars, metadata), produced lazily for a checkpoint.
     pub fn checkpoint_records(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
         let mut all: Vec<Arc<MemSeries>> = self.refs.read().values().cloned().collect();
         all.sort_by_key(|s| s.r);
@@ -726,6 +726,20 @@ impl Head {
                 }
                 2 => {
                     stage = 3;
+                    let ex = self.exemplars.lock().all();
+                    if ex.is_empty() {
+                        continue;
+                    }
+                    let live = self.refs.read();
+                    let mut buf = Vec::new();
+                    rec::begin(&mut buf, rec::EXEMPLARS);
+                    for (r, e) in ex.iter().filter(|(r, _)| live.contains_key(r)) {
+                        rec::put_exemplar(&mut buf, *r, e.t, e.value, &e.labels);
+                    }
+                    return Some(buf);
+                }
+                3 => {
+                    stage = 4;
                     let md = self.metadata.read();
                     if md.is_empty() {
                         return None;
