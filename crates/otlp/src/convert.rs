@@ -267,7 +267,7 @@ impl Converter {
     }
 
     fn meta(&mut self, family: &str, t: MetricType, m: &Metric, unit: String) {
-        if self.metadata.iter().any(|x| x.metric_family_name == family) {
+        if !self.families.insert(family.to_string()) {
             return;
         }
         self.metadata.push(MetricMetadata {
@@ -429,15 +429,24 @@ impl Converter {
             });
             return;
         }
+        if p.explicit_bounds.windows(2).any(|w| w[0] >= w[1])
+            || p.explicit_bounds.iter().any(|b| b.is_nan())
+        {
+            self.rejections.reject(1, || {
+                format!("metric {name:?}: histogram bounds are not strictly increasing")
+            });
+            return;
+        }
         let mut bounds: Vec<(f64, f64)> = Vec::with_capacity(p.explicit_bounds.len() + 1);
         let mut cum = 0u64;
         for (i, b) in p.explicit_bounds.iter().enumerate() {
             cum = cum.saturating_add(p.bucket_counts.get(i).copied().unwrap_or(0));
             bounds.push((*b, cum as f64));
         }
+        // See exp_buckets: +Inf never drops below the finite buckets.
         let buckets: Vec<(f64, f64)> = bounds
             .into_iter()
-            .chain(std::iter::once((f64::INFINITY, p.count as f64)))
+            .chain(std::iter::once((f64::INFINITY, p.count.max(cum) as f64)))
             .collect();
         let exemplars: Vec<Exemplar> = p.exemplars.iter().map(exemplar).collect();
         self.classic(p, base, name, t, stale, &buckets, exemplars, p.sum);
@@ -600,6 +609,8 @@ pub fn exp_buckets(p: &ExponentialHistogramDataPoint) -> Option<Vec<(f64, f64)>>
             _ => clean.push((le, c)),
         }
     }
-    clean.push((f64::INFINITY, p.count as f64));
+    // +Inf holds the count; a sender whose count is below its bucket total would
+    // otherwise produce a decreasing (invalid) bucket series.
+    clean.push((f64::INFINITY, p.count.max(cum) as f64));
     Some(clean)
 }

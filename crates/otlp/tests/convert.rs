@@ -384,3 +384,17 @@ fn points_of_one_series_are_merged_in_time_order() {
         vec![Sample::new(T_MS, 1.0), Sample::new(T_MS + 1000, 2.0)]
     );
 }
+
+#[test]
+fn histogram_with_unsorted_bounds_is_rejected() {
+    let (_, rej) = convert(request(vec![metric(
+        "h",
+        "",
+        Data::Histogram(Histogram {
+            data_points: vec![hist_point(vec![2.0, 1.0], vec![1, 2, 3], 6, 1.0)],
+            aggregation_temporality: CUMULATIVE,
+        }),
+    )]));
+    assert_eq!(rej.points, 1);
+    assert!(rej.message().contains("not strictly increasing"));
+}
