@@ -42,7 +42,25 @@ cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}
 set -e
 
+say "end-to-end tests with the OpenTelemetry Python SDK (pytest)"
+command -v python3 >/dev/null || { echo "error: python3 is missing: install python3 and python3-venv" >&2; exit 1; }
+if [ ! -x target/pyenv/bin/pytest ] || ! cmp -s tests/py/requirements.txt target/pyenv/requirements.txt; then
+  python3 -m venv target/pyenv || { echo "error: python3 venv module missing: apt-get install python3-venv" >&2; exit 1; }
+  target/pyenv/bin/pip install -q -r tests/py/requirements.txt
+  cp tests/py/requirements.txt target/pyenv/requirements.txt
+fi
+cargo build -p sightline --quiet
+set +e
+target/pyenv/bin/python -m pytest -q tests/py 2>&1 | tee target/pytest-output.txt
+py_status=${PIPESTATUS[0]}
+set -e
+[ "$py_status" = 0 ] || status=1
+
 passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed' target/test-output.txt | awk '{s+=$6} END {print s+0}')
+py_passed=$(grep -Eo '[0-9]+ passed' target/pytest-output.txt | tail -1 | awk '{print $1+0}')
+py_failed=$(grep -Eo '[0-9]+ failed' target/pytest-output.txt | tail -1 | awk '{print $1+0}')
+passed=$((passed + ${py_passed:-0}))
+failed=$((failed + ${py_failed:-0}))
 echo "sightline: ${passed} passed, ${failed} failed"
 exit "$status"
