@@ -168,7 +168,7 @@ impl Engine {
         cancel: Option<&CancelToken>,
     ) -> Result<QueryResult, QueryError> {
         let e = parse(q)?;
-        self.run(db, q, &e, ts, ts, 0, cancel)
+        self.run(db, q, &e, (ts, ts, 0), cancel)
     }
 
     /// Evaluates `q` from `start` to `end` every `step` (all ms).
@@ -212,7 +212,7 @@ impl Engine {
                 type_name(t)
             )));
         }
-        self.run(db, q, &e, start, end, step, cancel)
+        self.run(db, q, &e, (start, end, step), cancel)
     }
 
     fn run(
@@ -220,9 +220,7 @@ impl Engine {
         db: &dyn Queryable,
         query: &str,
         e: &Expr,
-        start: i64,
-        end: i64,
-        step: i64,
+        (start, end, step): (i64, i64, i64),
         cancel: Option<&CancelToken>,
     ) -> Result<QueryResult, QueryError> {
         let lookback = self.opts.lookback_delta.as_millis() as i64;

@@ -213,7 +213,10 @@ fn aggregate_step(
         ev.lim.warn(format!(
             "PromQL warning: quantile value should be between 0 and 1, got {}{}",
             format_value(p),
-            a.param.as_ref().map(|x| ev.lim.pos_of(&x.to_string())).unwrap_or_default()
+            a.param
+                .as_ref()
+                .map(|x| ev.lim.pos_of(&x.to_string()))
+                .unwrap_or_default()
         ));
     }
     for g in groups {

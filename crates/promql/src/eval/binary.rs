@@ -181,7 +181,10 @@ fn signature(l: &Labels, on: bool, names: &[String]) -> Vec<Label> {
 
 /// Formats labels like Go's `labels.Labels.String()`: `{a="b", c="d"}`, name included.
 pub(crate) fn go_labels(l: &[Label]) -> String {
-    let parts: Vec<String> = l.iter().map(|x| format!("{}={:?}", x.name, x.value)).collect();
+    let parts: Vec<String> = l
+        .iter()
+        .map(|x| format!("{}={:?}", x.name, x.value))
+        .collect();
     format!("{{{}}}", parts.join(", "))
 }
 
@@ -211,7 +214,11 @@ fn vector_vector(
         let sig = signature(&rs.labels, on, &names);
         if let Some(dup) = right.get(&sig) {
             let side = if card == 2 { "left" } else { "right" };
-            let (a, b) = if dup.labels <= rs.labels { (&dup.labels, &rs.labels) } else { (&rs.labels, &dup.labels) };
+            let (a, b) = if dup.labels <= rs.labels {
+                (&dup.labels, &rs.labels)
+            } else {
+                (&rs.labels, &dup.labels)
+            };
             return Err(exec_err!(
                 "found duplicate series for the match group {} on the {} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
                 go_labels(&sig),
@@ -241,12 +248,22 @@ fn vector_vector(
                 ));
             }
         } else {
-            let key = if drop || ls.drop_name { super::without_name(&metric) } else { metric.clone() };
+            let key = if drop || ls.drop_name {
+                super::without_name(&metric)
+            } else {
+                metric.clone()
+            };
             if !set.insert(key) {
-                return Err(exec_err!("multiple matches for labels: grouping labels must ensure unique matches"));
+                return Err(exec_err!(
+                    "multiple matches for labels: grouping labels must ensure unique matches"
+                ));
             }
         }
-        let (fl, fr) = if card == 2 { (rs.v, ls.v) } else { (ls.v, rs.v) };
+        let (fl, fr) = if card == 2 {
+            (rs.v, ls.v)
+        } else {
+            (ls.v, rs.v)
+        };
         let (mut v, keep) = apply(op, fl, fr);
         if return_bool {
             v = if keep { 1.0 } else { 0.0 };

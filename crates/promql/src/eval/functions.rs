@@ -283,7 +283,9 @@ pub(crate) fn eval_call(ev: &Ev, c: &Call) -> Result<Val> {
             let a = ev.scalar_arg(arg(c, 0)?)?;
             let b = ev.scalar_arg(arg(c, 1)?)?;
             let f = if name == "min_of" { go_min } else { go_max };
-            Ok(Val::Scalar(a.iter().zip(b.iter()).map(|(x, y)| f(*x, *y)).collect()))
+            Ok(Val::Scalar(
+                a.iter().zip(b.iter()).map(|(x, y)| f(*x, *y)).collect(),
+            ))
         }
         "sort" | "sort_desc" => {
             let desc = name == "sort_desc";

@@ -106,10 +106,17 @@ impl Limits {
     /// Workaround: promql-parser keeps no source positions, so annotation positions
     /// are recovered by searching the query text.
     pub fn pos_of(&self, needle: &str) -> String {
-        let Some(off) = self.query.find(needle) else { return String::new() };
+        let Some(off) = self.query.find(needle) else {
+            return String::new();
+        };
         let before = &self.query[..off];
         let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        let col = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
         format!(" ({line}:{col})")
     }
 
