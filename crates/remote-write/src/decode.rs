@@ -301,7 +301,18 @@ pub(crate) fn metric_type(code: i32) -> MetricType {
 }
 
 /// Resolves (name, value) symbol reference pairs into labels.
-fn resolve_refs(symbols: &[String], refs: &[u32], what: &str) -> Result<Vec<Label>, DecodeError> {
+fn resolve_refs(
+    symbols: &[String],
+    refs: &[u32],
+    what: &str,
+    max_labels: usize,
+) -> Result<Vec<Label>, DecodeError> {
+    if refs.len() / 2 > max_labels {
+        return Err(DecodeError::InvalidSeries {
+            series: format!("<{what} with {} label references>", refs.len()),
+            reason: format!("labels exceed the limit of {max_labels} per series"),
+        });
+    }
     if !refs.len().is_multiple_of(2) {
         return Err(DecodeError::InvalidSeries {
             series: format!("<{what} with {} label references>", refs.len()),
@@ -339,7 +350,15 @@ fn convert_v2(
     let mut series = Vec::with_capacity(req.timeseries.len());
     let mut metadata: Vec<MetricMetadata> = Vec::new();
     for ts in req.timeseries {
-        let labels = checked_labels(resolve_refs(&symbols, &ts.labels_refs, "series")?, limits)?;
+        let labels = checked_labels(
+            resolve_refs(
+                &symbols,
+                &ts.labels_refs,
+                "series",
+                limits.max_labels_per_series,
+            )?,
+            limits,
+        )?;
         stats.histograms += ts.histograms.len() as u64;
         if let Some(md) = ts.metadata {
             let name = labels.metric_name().unwrap_or_default();
@@ -364,7 +383,12 @@ fn convert_v2(
         let mut exemplars = Vec::with_capacity(ts.exemplars.len());
         for e in ts.exemplars {
             exemplars.push(Exemplar {
-                labels: Labels::from_vec(resolve_refs(&symbols, &e.labels_refs, "exemplar")?),
+                labels: Labels::from_vec(resolve_refs(
+                    &symbols,
+                    &e.labels_refs,
+                    "exemplar",
+                    limits.max_labels_per_series,
+                )?),
                 value: e.value,
                 t: e.timestamp,
             });

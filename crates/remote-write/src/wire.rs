@@ -223,7 +223,7 @@ struct RawSeries {
     histograms: u64,
 }
 
-fn series(b: &[u8]) -> WireResult<RawSeries> {
+fn series(b: &[u8], max_labels: usize) -> WireResult<RawSeries> {
     // Pass 1: count repeated fields to size the vectors exactly.
     let (mut nl, mut ns, mut ne) = (0usize, 0usize, 0usize);
     let mut r = Reader::new(b);
@@ -236,6 +236,12 @@ fn series(b: &[u8]) -> WireResult<RawSeries> {
             _ => {}
         }
         r.skip(wt)?;
+    }
+    if nl > max_labels {
+        // Checked before allocating: empty label messages are 2 bytes each.
+        return Err(format!(
+            "{nl} labels exceed the limit of {max_labels} per series"
+        ));
     }
     // Pass 2: decode.
     let mut out = RawSeries {
@@ -303,7 +309,8 @@ pub(crate) fn decode_write_request(
             (1, wt) => {
                 expect("WriteRequest.timeseries", wt, LEN).map_err(proto_err)?;
                 let b = r.bytes().map_err(proto_err)?;
-                let s = series(b).map_err(|e| proto_err(format!("timeseries[{index}]: {e}")))?;
+                let s = series(b, limits.max_labels_per_series)
+                    .map_err(|e| proto_err(format!("timeseries[{index}]: {e}")))?;
                 index += 1;
                 let labels = checked_labels(s.labels, limits)?;
                 stats.histograms += s.histograms;

@@ -140,3 +140,27 @@ fn wrong_wire_type_and_truncation_are_protobuf_errors() {
         );
     }
 }
+
+#[test]
+fn label_count_is_limited_before_allocation() {
+    // A series of 100k empty label messages: 200 kB that would become 4.8 MB of labels.
+    let mut inner = Vec::new();
+    for _ in 0..100_000 {
+        inner.extend_from_slice(&[(1 << 3) | 2, 0]);
+    }
+    let mut raw = vec![(1 << 3) | 2];
+    let mut n = inner.len();
+    while n >= 0x80 {
+        raw.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    raw.push(n as u8);
+    raw.extend_from_slice(&inner);
+    let body = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
+    let err = sightline_remote_write::decode_v1(&body, &Limits::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("100000 labels exceed the limit of 128"),
+        "{err}"
+    );
+}
