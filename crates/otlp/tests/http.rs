@@ -322,3 +322,61 @@ async fn invalid_data_refused_by_storage_is_400() {
     .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
 }
+
+/// The shape and values of the OTLP/JSON metrics example published with the OTLP
+/// protocol (timestamps as JSON numbers, delta counter and histogram, a gauge).
+const SPEC_EXAMPLE: &str = r#"{"resourceMetrics":[{
+  "resource":{"attributes":[{"key":"service.name","value":{"stringValue":"my.service"}}]},
+  "scopeMetrics":[{
+    "scope":{"name":"my.library","version":"1.0.0",
+             "attributes":[{"key":"my.scope.attribute","value":{"stringValue":"some scope attribute"}}]},
+    "metrics":[
+      {"name":"my.counter","unit":"1","description":"I am a Counter",
+       "sum":{"aggregationTemporality":1,"isMonotonic":true,"dataPoints":[
+         {"asDouble":5,"startTimeUnixNano":1544712660300000000,"timeUnixNano":1544712660300000000,
+          "attributes":[{"key":"my.counter.attr","value":{"stringValue":"some value"}}]}]}},
+      {"name":"my.gauge","unit":"1","description":"I am a Gauge",
+       "gauge":{"dataPoints":[
+         {"asDouble":10,"timeUnixNano":1544712660300000000,
+          "attributes":[{"key":"my.gauge.attr","value":{"stringValue":"some value"}}]}]}},
+      {"name":"my.histogram","unit":"1","description":"I am a Histogram",
+       "histogram":{"aggregationTemporality":1,"dataPoints":[
+         {"startTimeUnixNano":1544712660300000000,"timeUnixNano":1544712660300000000,
+          "count":3,"sum":3,"bucketCounts":[1,1,1],"explicitBounds":[1],"min":1,"max":1,
+          "attributes":[{"key":"my.histogram.attr","value":{"stringValue":"some value"}}]}]}}
+    ]}]}]}"#;
+
+#[tokio::test]
+async fn spec_example_json_converts_gauge_and_reports_delta_points() {
+    let sink = RecordingSink::new(Mode::Accept);
+    let (code, _, body) = call(
+        sink.clone(),
+        post("application/json", false, SPEC_EXAMPLE.into()),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["partialSuccess"]["rejectedDataPoints"], "2");
+    let msg = v["partialSuccess"]["errorMessage"].as_str().unwrap();
+    assert!(
+        msg.contains("my.counter") && msg.contains("my.histogram"),
+        "{msg}"
+    );
+    let b = sink.taken().remove(0);
+    let g = find(
+        &b,
+        &Labels::from_pairs([
+            ("__name__", "my_gauge_ratio"),
+            ("job", "my.service"),
+            ("otel_scope_name", "my.library"),
+            ("otel_scope_version", "1.0.0"),
+            ("my_gauge_attr", "some value"),
+        ]),
+    );
+    assert_eq!(g.samples, vec![Sample::new(1_544_712_660_300, 10.0)]);
+    assert_eq!(
+        b.series.len(),
+        1,
+        "no target_info: only service.name in the resource"
+    );
+}
