@@ -339,3 +339,109 @@ fn finish_matrix(ev: &Ev, steps: Vec<Vec<Elem>>) -> Result<Vec<(Labels, Vec<Samp
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemStorage;
+
+    fn db() -> MemStorage {
+        let mut m = MemStorage::new();
+        for (job, k) in [("a", 1.0), ("b", 2.0)] {
+            let l = Labels::from_pairs([("__name__", "req_total"), ("job", job)]);
+            m.add(
+                l,
+                (0..=10).map(|i| Sample::new(i * 60_000, k * i as f64 * 60.0)),
+            );
+        }
+        m
+    }
+
+    fn vector(v: Value) -> Vec<(String, f64)> {
+        match v {
+            Value::Vector(v) => {
+                let mut o: Vec<(String, f64)> =
+                    v.into_iter().map(|(l, _, x)| (l.to_string(), x)).collect();
+                o.sort_by(|a, b| a.0.cmp(&b.0));
+                o
+            }
+            other => panic!("not a vector: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn selectors_operators_aggregations_by_hand() {
+        let e = Engine::default();
+        let d = db();
+        // Values at 5m: a = 300, b = 600.
+        assert_eq!(
+            vector(e.instant(&d, "sum(req_total)", 300_000).unwrap()),
+            vec![("{}".into(), 900.0)]
+        );
+        assert_eq!(
+            vector(e.instant(&d, "req_total > 400", 300_000).unwrap()),
+            vec![("req_total{job=\"b\"}".into(), 600.0)]
+        );
+        assert_eq!(
+            vector(
+                e.instant(&d, "req_total / on(job) req_total", 300_000)
+                    .unwrap()
+            ),
+            vec![("{job=\"a\"}".into(), 1.0), ("{job=\"b\"}".into(), 1.0)]
+        );
+        // Counter growing 1/s (a) and 2/s (b).
+        assert_eq!(
+            vector(e.instant(&d, "rate(req_total[5m])", 600_000).unwrap()),
+            vec![("{job=\"a\"}".into(), 1.0), ("{job=\"b\"}".into(), 2.0)]
+        );
+        // Lookback: 5m after the last sample the series is gone.
+        assert_eq!(vector(e.instant(&d, "req_total", 900_000).unwrap()), vec![]);
+        assert_eq!(
+            e.instant(&d, "scalar(sum(req_total)) * 2", 60_000).unwrap(),
+            Value::Scalar {
+                t: 60_000,
+                v: 360.0
+            }
+        );
+    }
+
+    #[test]
+    fn range_query_and_timestamp_steps() {
+        let e = Engine::default();
+        let d = db();
+        let v = e
+            .range(&d, "timestamp(req_total{job=\"a\"})", 0, 61_000, 1_000)
+            .unwrap();
+        let Value::Matrix(m) = v else {
+            panic!("not a matrix")
+        };
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].1.len(), 62);
+        assert_eq!(m[0].1[59].v, 0.0);
+        assert_eq!(m[0].1[60].v, 60.0);
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        let e = Engine::new(EngineOptions {
+            max_samples: 3,
+            ..Default::default()
+        });
+        let d = db();
+        let err = e.range(&d, "req_total", 0, 600_000, 60_000).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "query processing would load too many samples into memory in query execution"
+        );
+        assert_eq!(
+            Engine::default().instant(&d, "sum(", 0).unwrap_err().kind(),
+            crate::ErrorKind::BadData
+        );
+        let tok = CancelToken::new();
+        tok.cancel();
+        let err = Engine::default()
+            .instant_with(&d, "req_total", 0, Some(&tok))
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Canceled);
+    }
+}

@@ -270,7 +270,7 @@ pub(crate) fn eval_call(ev: &Ev, c: &Call) -> Result<Val> {
         "label_join" => label_join(ev, c),
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" if ev.lim.is_range => {
             ev.lim.warn(format!(
-                "PromQL warning: {name} is ineffective for range queries since results are always ordered by labels{}",
+                "PromQL warning: sort is ineffective for range queries since results are always ordered by labels{}",
                 ev.lim.pos_of(&format!("{name}("))
             ));
             Ok(Val::Vector(ev.vector_arg(arg(c, 0)?)?))
@@ -561,13 +561,13 @@ fn label_join(ev: &Ev, c: &Call) -> Result<Val> {
 }
 
 /// Groups bucket series by their labels without `le` (and without the name).
-fn bucket_groups(ev: &Ev, step: &[Elem], fname: &str) -> Vec<(Labels, Vec<Bucket>)> {
+fn bucket_groups(ev: &Ev, step: &[Elem], pos: &str) -> Vec<(Labels, Vec<Bucket>)> {
     let mut idx: HashMap<Labels, usize> = HashMap::new();
     let mut groups: Vec<(Labels, Vec<Bucket>)> = Vec::new();
     for e in step {
         let Some(le) = e.labels.get("le") else {
-            ev.lim.info(format!(
-                "PromQL warning: bucket label \"le\" is missing or has a malformed value of \"\" for metric name {:?}",
+            ev.lim.warn(format!(
+                "PromQL warning: bucket label \"le\" is missing or has a malformed value of \"\" for metric name {:?}{pos}",
                 e.labels.metric_name().unwrap_or("")
             ));
             continue;
@@ -576,7 +576,7 @@ fn bucket_groups(ev: &Ev, step: &[Elem], fname: &str) -> Vec<(Labels, Vec<Bucket
             Some(u) => u,
             None => {
                 ev.lim.warn(format!(
-                    "PromQL warning: bucket label \"le\" is missing or has a malformed value of {:?} for metric name {:?}",
+                    "PromQL warning: bucket label \"le\" is missing or has a malformed value of {:?} for metric name {:?}{pos}",
                     le,
                     e.labels.metric_name().unwrap_or("")
                 ));
@@ -589,7 +589,6 @@ fn bucket_groups(ev: &Ev, step: &[Elem], fname: &str) -> Vec<(Labels, Vec<Bucket
             b.del("le");
             b.build()
         };
-        let _ = fname;
         let gi = *idx.entry(key.clone()).or_insert_with(|| {
             groups.push((key, Vec::new()));
             groups.len() - 1
@@ -612,6 +611,7 @@ fn parse_le(s: &str) -> Option<f64> {
 fn histogram_quantile(ev: &Ev, c: &Call) -> Result<Val> {
     let q = ev.scalar_arg(arg(c, 0)?)?;
     let v = ev.vector_arg(arg(c, 1)?)?;
+    let pos = ev.lim.pos_of(&arg(c, 1)?.to_string());
     let mut out = Vec::with_capacity(v.len());
     for (i, step) in v.into_iter().enumerate() {
         let qi = q[i];
@@ -623,7 +623,7 @@ fn histogram_quantile(ev: &Ev, c: &Call) -> Result<Val> {
             ));
         }
         let mut res = Vec::new();
-        for (labels, buckets) in bucket_groups(ev, &step, "histogram_quantile") {
+        for (labels, buckets) in bucket_groups(ev, &step, &pos) {
             let (val, forced) = bucket_quantile(qi, buckets);
             if forced {
                 ev.lim.info(format!(
@@ -646,9 +646,10 @@ fn histogram_fraction(ev: &Ev, c: &Call) -> Result<Val> {
     let lo = ev.scalar_arg(arg(c, 0)?)?;
     let hi = ev.scalar_arg(arg(c, 1)?)?;
     let v = ev.vector_arg(arg(c, 2)?)?;
+    let pos = ev.lim.pos_of(&arg(c, 2)?.to_string());
     let mut out = Vec::with_capacity(v.len());
     for (i, step) in v.into_iter().enumerate() {
-        let res = bucket_groups(ev, &step, "histogram_fraction")
+        let res = bucket_groups(ev, &step, &pos)
             .into_iter()
             .map(|(labels, b)| Elem {
                 labels: Arc::new(labels),

@@ -126,14 +126,23 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, mut b: Vec<Bucket>) -> f64
     let (mut rank, mut lower_rank, mut upper_rank) = (0.0, 0.0, 0.0);
     let (mut lower_set, mut upper_set) = (false, false);
     for i in 0..b.len() {
-        let lb = if i > 0 {
-            b[i - 1].upper
-        } else {
-            f64::NEG_INFINITY
+        // The first bucket starts at 0 when its upper bound is positive, as in
+        // histogram_quantile; otherwise at -Inf, where observations are assumed to
+        // sit at the upper bound.
+        let lb = match i {
+            0 if b[0].upper > 0.0 => 0.0,
+            0 => f64::NEG_INFINITY,
+            _ => b[i - 1].upper,
         };
         let ub = b[i].upper;
         let bc = b[i].count;
-        let interp = |v: f64| rank + (bc - rank) * (v - lb) / (ub - lb);
+        let interp = |v: f64| {
+            if lb == f64::NEG_INFINITY || ub == f64::INFINITY {
+                rank
+            } else {
+                rank + (bc - rank) * (v - lb) / (ub - lb)
+            }
+        };
         if !lower_set && lb >= lower {
             lower_rank = rank;
             lower_set = true;
@@ -203,5 +212,35 @@ mod tests {
         let h = b(&[(1.0, 10.0), (2.0, 20.0), (f64::INFINITY, 20.0)]);
         assert_eq!(bucket_fraction(1.0, 2.0, h.clone()), 0.5);
         assert_eq!(bucket_fraction(1.5, 2.0, h), 0.25);
+    }
+}
+
+#[cfg(test)]
+mod fraction_first_bucket {
+    use super::*;
+
+    #[test]
+    fn first_bucket_starts_at_zero() {
+        let h = vec![
+            Bucket {
+                upper: 1.0,
+                count: 1.0,
+            },
+            Bucket {
+                upper: 2.0,
+                count: 3.0,
+            },
+            Bucket {
+                upper: 3.0,
+                count: 6.0,
+            },
+            Bucket {
+                upper: f64::INFINITY,
+                count: 100.0,
+            },
+        ];
+        // [0,1] fully (1) + half of (1,2] (1) = 2 of 100.
+        let v = bucket_fraction(0.0, 1.5, h);
+        assert!((v - 0.02).abs() < 1e-12, "{v}");
     }
 }
