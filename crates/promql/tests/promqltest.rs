@@ -17,7 +17,7 @@ const STABLE: &[(&str, usize)] = &[
     ("at_modifier", 78),
     ("collision", 2),
     ("functions", 372),
-    ("histograms", 84),
+    ("histograms", 87),
     ("limit", 15),
     ("literals", 25),
     ("name_label_dropping", 30),

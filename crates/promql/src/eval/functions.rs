@@ -331,6 +331,7 @@ pub(crate) fn eval_call(ev: &Ev, c: &Call) -> Result<Val> {
             Ok(Val::Vector(v))
         }
         "histogram_quantile" => histogram_quantile(ev, c),
+        "histogram_quantiles" => histogram_quantiles(ev, c),
         "histogram_fraction" => histogram_fraction(ev, c),
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
         | "histogram_stdvar" => {
@@ -636,6 +637,48 @@ fn histogram_quantile(ev: &Ev, c: &Call) -> Result<Val> {
                 v: val,
                 drop_name: false,
             });
+        }
+        out.push(res);
+    }
+    Ok(Val::Vector(out))
+}
+
+/// `histogram_quantiles(v, "label", q1, q2, ...)`: one output series per quantile,
+/// told apart by `label` set to the quantile (always written with a decimal point).
+fn histogram_quantiles(ev: &Ev, c: &Call) -> Result<Val> {
+    let v = ev.vector_arg(arg(c, 0)?)?;
+    let label = ev.string_arg(arg(c, 1)?)?;
+    let pos = ev.lim.pos_of(&arg(c, 0)?.to_string());
+    let mut qs = Vec::new();
+    for a in c.args.args.iter().skip(2) {
+        qs.push(ev.scalar_arg(a)?);
+    }
+    let mut out = Vec::with_capacity(v.len());
+    for (i, step) in v.into_iter().enumerate() {
+        let groups = bucket_groups(ev, &step, &pos);
+        let mut res = Vec::new();
+        for q in &qs {
+            let qi = q[i];
+            if !(0.0..=1.0).contains(&qi) {
+                ev.lim.warn(format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    format_value(qi)
+                ));
+            }
+            let mut qv = format_value(qi);
+            if qi.is_finite() && !qv.contains('.') {
+                qv.push_str(".0");
+            }
+            for (labels, buckets) in &groups {
+                let (val, _) = bucket_quantile(qi, buckets.clone());
+                let mut b = labels.to_builder();
+                b.set(label.clone(), qv.clone());
+                res.push(Elem {
+                    labels: Arc::new(b.build()),
+                    v: val,
+                    drop_name: false,
+                });
+            }
         }
         out.push(res);
     }
