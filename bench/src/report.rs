@@ -422,7 +422,7 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("| samples per server CPU"))
             .unwrap();
-        assert!(cpu_row.contains("| 4.00× | 0.50× |"), "{cpu_row}");
+        assert!(cpu_row.contains("| 4.00× | 2.00× |"), "{cpu_row}");
         assert!(cpu_row.ends_with("| yes |"), "{cpu_row}");
         let rss_row = t.lines().find(|l| l.starts_with("| peak RSS per")).unwrap();
         assert!(rss_row.contains("| 104,858 |"), "{rss_row}");
