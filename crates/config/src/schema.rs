@@ -8,6 +8,7 @@
 //! scrape_configs: []           # Prometheus' scrape_configs, unchanged
 //! server:
 //!   listen_address: 0.0.0.0:9090
+//! query: {timeout: 2m, max_samples: 50000000, lookback_delta: 5m, max_concurrency: 20}
 //! storage:
 //!   path: data
 //!   tsdb: {retention_time: 15d}
@@ -38,6 +39,8 @@ pub struct SightlineConfig {
     pub server: ServerConfig,
     /// Where and how data is stored.
     pub storage: StorageSection,
+    /// PromQL limits (Prometheus' `--query.*` flags).
+    pub query: sightline_prom_api::QueryConfig,
     /// The built-in monitoring of Sightline itself and of its host.
     pub self_monitoring: SelfMonitoringConfig,
     /// Log output of the process.

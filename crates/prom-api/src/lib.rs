@@ -11,12 +11,19 @@
 //! - [`envelope`]: the response envelope and error types.
 //! - [`series`]: `/series`, `/labels`, `/label/<name>/values`, `/export`.
 //! - [`status`]: `/metadata`, `/status/tsdb`.
+//! - [`query`]: `/query`, `/query_range`, `/format_query` (PromQL).
+//! - [`storage_adapter`]: the TSDB as the PromQL engine's storage.
 
 pub mod envelope;
 pub mod params;
+pub mod query;
 pub mod selector;
 pub mod series;
 pub mod status;
+pub mod storage_adapter;
+
+pub use query::{QueryApi, QueryConfig};
+pub use storage_adapter::TsdbQueryable;
 
 use std::sync::Arc;
 
@@ -26,7 +33,15 @@ use sightline_tsdb::Tsdb;
 
 /// Builds the router for the endpoints of this crate. GET and form POST are both
 /// accepted, as Prometheus does.
-pub fn router(tsdb: Arc<Tsdb>) -> Router {
+pub fn router(tsdb: Arc<Tsdb>, query: Arc<QueryApi>) -> Router {
+    let queries = Router::new()
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route(
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .with_state(query);
     Router::new()
         .route("/api/v1/series", get(series::series).post(series::series))
         .route("/api/v1/labels", get(series::labels).post(series::labels))
@@ -35,4 +50,5 @@ pub fn router(tsdb: Arc<Tsdb>) -> Router {
         .route("/api/v1/metadata", get(status::metadata))
         .route("/api/v1/status/tsdb", get(status::tsdb_status))
         .with_state(tsdb)
+        .merge(queries)
 }

@@ -94,36 +94,43 @@ pub async fn series(State(tsdb): State<Arc<Tsdb>>, p: Params) -> Result<Response
     Ok(success(Value::Array(data)))
 }
 
-/// `GET|POST /api/v1/labels?match[]=…&start&end&limit`
-pub async fn labels(State(tsdb): State<Arc<Tsdb>>, p: Params) -> Result<Response, ApiError> {
-    let alts = selector::parse_all(&p.all("match[]")).map_err(ApiError::bad_data)?;
+/// Runs `each` over every `match[]` alternative (or once with no matchers when there
+/// is none) and answers the sorted union, cut to `limit`: the shared shape of
+/// `/labels` and `/label/<name>/values`.
+async fn string_union(
+    tsdb: Arc<Tsdb>,
+    p: Params,
+    each: impl Fn(&sightline_tsdb::Querier, &[Matcher]) -> Result<Vec<String>, sightline_tsdb::TsdbError>
+        + Send
+        + 'static,
+) -> Result<Response, ApiError> {
+    let mut alts = selector::parse_all(&p.all("match[]")).map_err(ApiError::bad_data)?;
+    if alts.is_empty() {
+        alts.push(Vec::new());
+    }
     let r = range(&p)?;
     let limit = p.limit()?;
-    let names = blocking(move || {
+    let strings = blocking(move || {
         let q = tsdb
             .querier(r.start, r.end)
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        let mut names = BTreeSet::new();
-        if alts.is_empty() {
-            names.extend(
-                q.label_names(&[])
-                    .map_err(|e| ApiError::internal(e.to_string()))?,
-            );
-        }
+        let mut union = BTreeSet::new();
         for alt in &alts {
-            names.extend(
-                q.label_names(alt)
-                    .map_err(|e| ApiError::internal(e.to_string()))?,
-            );
+            union.extend(each(&q, alt).map_err(|e| ApiError::internal(e.to_string()))?);
         }
-        let mut v: Vec<String> = names.into_iter().collect();
+        let mut v: Vec<String> = union.into_iter().collect();
         if limit > 0 {
             v.truncate(limit);
         }
         Ok(v)
     })
     .await?;
-    Ok(success(Value::from(names)))
+    Ok(success(Value::from(strings)))
+}
+
+/// `GET|POST /api/v1/labels?match[]=…&start&end&limit`
+pub async fn labels(State(tsdb): State<Arc<Tsdb>>, p: Params) -> Result<Response, ApiError> {
+    string_union(tsdb, p, |q, m| q.label_names(m)).await
 }
 
 /// `GET /api/v1/label/<name>/values?match[]=…&start&end&limit`
@@ -132,36 +139,7 @@ pub async fn label_values(
     Path(name): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    // Prometheus accepts names in the `U__` escaping for UTF-8 label names; plain
-    // names are the common case and pass through unchanged.
-    let alts = selector::parse_all(&p.all("match[]")).map_err(ApiError::bad_data)?;
-    let r = range(&p)?;
-    let limit = p.limit()?;
-    let values = blocking(move || {
-        let q = tsdb
-            .querier(r.start, r.end)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        let mut values = BTreeSet::new();
-        if alts.is_empty() {
-            values.extend(
-                q.label_values(&name, &[])
-                    .map_err(|e| ApiError::internal(e.to_string()))?,
-            );
-        }
-        for alt in &alts {
-            values.extend(
-                q.label_values(&name, alt)
-                    .map_err(|e| ApiError::internal(e.to_string()))?,
-            );
-        }
-        let mut v: Vec<String> = values.into_iter().collect();
-        if limit > 0 {
-            v.truncate(limit);
-        }
-        Ok(v)
-    })
-    .await?;
-    Ok(success(Value::from(values)))
+    string_union(tsdb, p, move |q, m| q.label_values(&name, m)).await
 }
 
 fn write_float(out: &mut String, v: f64) {

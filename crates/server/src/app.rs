@@ -35,6 +35,8 @@ pub struct AppState {
     pub config: RwLock<LoadedConfig>,
     /// The metrics TSDB.
     pub tsdb: Arc<Tsdb>,
+    /// PromQL evaluation for the HTTP API (and, later, rules).
+    pub query: Arc<sightline_prom_api::QueryApi>,
     /// The sink push protocols write to (the TSDB behind the admission gate).
     pub ingest: Arc<dyn SampleSink>,
     /// Scrape jobs.
@@ -67,11 +69,17 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| cfg.server.listen_address.clone());
 
-    // Bind first: a port conflict should fail fast, before a long WAL replay.
-    let main_listener = TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen} (server.listen_address)"))?;
+    // Bind every listener first: a port conflict should fail fast, before a long WAL replay.
+    let main_listener = bind(&listen, "server.listen_address").await?;
     let listen_addr = main_listener.local_addr()?;
+    let otlp_http = match cfg.server.otlp_http_listen_address.as_str() {
+        "" => None,
+        addr => Some(bind(addr, "server.otlp_http_listen_address").await?),
+    };
+    let otlp_grpc = match cfg.server.otlp_grpc_listen_address.as_str() {
+        "" => None,
+        addr => Some(bind(addr, "server.otlp_grpc_listen_address").await?),
+    };
 
     tracing::info!(dir = %data_dir.display(), "opening metrics storage");
     let tsdb_dir = data_dir.join("metrics");
@@ -89,6 +97,10 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         config: RwLock::new(opts.loaded),
         tsdb: tsdb.clone(),
+        query: Arc::new(sightline_prom_api::QueryApi::new(
+            sightline_prom_api::TsdbQueryable(tsdb.clone()),
+            &cfg.query,
+        )),
         ingest: ingest.clone(),
         scrape: ScrapeManager::new(tsdb.clone()),
         host: HostCollector::new(HostCollectorOptions::default()),
@@ -103,48 +115,23 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-
     let mut servers = tokio::task::JoinSet::new();
-    let app = crate::routes::router(state.clone(), &cfg.server);
-    let mut rx = stop_rx.clone();
-    servers.spawn(async move {
-        axum::serve(main_listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.changed().await;
-            })
-            .await
-            .context("main HTTP listener failed")
-    });
-    tracing::info!(address = %listen_addr, "listening: Prometheus API, remote_write, /metrics");
 
-    if !cfg.server.otlp_http_listen_address.is_empty() {
-        let addr = &cfg.server.otlp_http_listen_address;
-        let l = TcpListener::bind(addr).await.with_context(|| {
-            format!("cannot listen on {addr} (server.otlp_http_listen_address)")
-        })?;
+    let app = crate::routes::router(state.clone(), &cfg.server);
+    serve_http(
+        &mut servers,
+        main_listener,
+        app,
+        stop_rx.clone(),
+        "Prometheus API, remote_write, /metrics",
+    )?;
+    if let Some(l) = otlp_http {
         let app = sightline_otlp::http_router(ingest.clone()).layer(
             axum::extract::DefaultBodyLimit::max(cfg.server.max_request_body.0 as usize),
         );
-        let mut rx = stop_rx.clone();
-        tracing::info!(address = %l.local_addr()?, "listening: OTLP/HTTP");
-        servers.spawn(async move {
-            axum::serve(l, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.changed().await;
-                })
-                .await
-                .context("OTLP/HTTP listener failed")
-        });
+        serve_http(&mut servers, l, app, stop_rx.clone(), "OTLP/HTTP")?;
     }
-    if !cfg.server.otlp_grpc_listen_address.is_empty() {
-        let addr: SocketAddr = cfg
-            .server
-            .otlp_grpc_listen_address
-            .parse()
-            .with_context(|| "server.otlp_grpc_listen_address must be host:port".to_string())?;
-        let l = TcpListener::bind(addr).await.with_context(|| {
-            format!("cannot listen on {addr} (server.otlp_grpc_listen_address)")
-        })?;
+    if let Some(l) = otlp_grpc {
         tracing::info!(address = %l.local_addr()?, "listening: OTLP/gRPC");
         let svc = sightline_otlp::grpc_service(ingest.clone());
         let mut rx = stop_rx.clone();
@@ -183,6 +170,33 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         .context("closing the metrics storage")?;
     tracing::info!("stopped cleanly");
     result
+}
+
+/// Binds `addr`, naming the configuration key in the error.
+async fn bind(addr: &str, key: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({key})"))
+}
+
+/// Serves `app` on `listener` until the stop signal, as one task of `servers`.
+fn serve_http(
+    servers: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+    listener: TcpListener,
+    app: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    what: &'static str,
+) -> anyhow::Result<()> {
+    tracing::info!(address = %listener.local_addr()?, "listening: {what}");
+    servers.spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await
+            .with_context(|| format!("{what} listener failed"))
+    });
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -40,7 +40,10 @@ pub fn router(state: Arc<AppState>, server: &ServerConfig) -> Router {
         .route("/api/v1/targets", get(crate::targets_api::targets))
         .route("/api/v1/status/buildinfo", get(buildinfo))
         .with_state(state.clone())
-        .merge(sightline_prom_api::router(state.tsdb.clone()))
+        .merge(sightline_prom_api::router(
+            state.tsdb.clone(),
+            state.query.clone(),
+        ))
         .merge(ingest)
 }
 
