@@ -98,15 +98,18 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         let ms = (f * 1000.0).round();
         return Ok(ms.clamp(MIN_TIME_MS as f64, MAX_TIME_MS as f64) as i64);
     }
-    humantime::parse_rfc3339_weak(s)
-        .ok()
-        .or_else(|| humantime::parse_rfc3339(s).ok())
-        .map(|t| match t.duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => d.as_millis() as i64,
-            Err(e) => -(e.duration().as_millis() as i64),
+    let has_offset = s.len() > 19 && s[19..].contains(['+', '-']);
+    let parsed = if has_offset {
+        parse_rfc3339_offset(s)
+    } else {
+        humantime::parse_rfc3339_weak(s).ok().map(|t| {
+            match t.duration_since(std::time::UNIX_EPOCH) {
+                Ok(d) => d.as_millis() as i64,
+                Err(e) => -(e.duration().as_millis() as i64),
+            }
         })
-        .or_else(|| parse_rfc3339_offset(s))
-        .ok_or_else(|| format!("cannot parse {s:?} to a valid timestamp"))
+    };
+    parsed.ok_or_else(|| format!("cannot parse {s:?} to a valid timestamp"))
 }
 
 /// RFC 3339 with a numeric offset (`2024-01-02T03:04:05+02:00`), which humantime

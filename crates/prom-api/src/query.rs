@@ -149,7 +149,7 @@ fn query_error(e: QueryError) -> ApiError {
 /// A duration parameter: float seconds or a Prometheus duration.
 fn parse_duration_param(name: &str, s: &str) -> Result<Duration, ApiError> {
     if let Ok(f) = s.parse::<f64>() {
-        if f.is_finite() && f >= 0.0 && f < 9.2e15 {
+        if (0.0..9.2e15).contains(&f) {
             return Ok(Duration::from_secs_f64(f));
         }
     } else if let Ok(d) = PromDuration::parse(s) {
