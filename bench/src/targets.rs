@@ -87,6 +87,11 @@ impl Server {
         if dir.exists() {
             fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        // The server runs inside `dir`, so every path it gets must be absolute.
+        let dir = &fs::canonicalize(dir)?;
+        let binary =
+            &fs::canonicalize(binary).with_context(|| format!("locating {}", binary.display()))?;
         let data_dir = dir.join("data");
         fs::create_dir_all(&data_dir)
             .with_context(|| format!("creating {}", data_dir.display()))?;
