@@ -364,19 +364,30 @@ pub fn section(info: &RunInfo, results: &[TargetResult], series_sent: u64) -> St
                 )
             })
             .unwrap_or_default();
+        let source = if r.block_samples_source.is_empty() {
+            "n/a"
+        } else {
+            &r.block_samples_source
+        };
+        let stored = if r.kind == Kind::VictoriaMetrics {
+            format!(
+                "storage {:.1} MB for {} samples ({source})",
+                r.block_bytes as f64 / 1e6,
+                r.block_samples
+            )
+        } else {
+            format!(
+                "{} block(s), {:.1} MB, {} samples ({source})",
+                r.blocks,
+                r.block_bytes as f64 / 1e6,
+                r.block_samples
+            )
+        };
         let _ = writeln!(
             s,
-            "- {}: {send}; {}; {} block(s), {:.1} MB, {} samples (from {}); data dir {:.1} MB.",
+            "- {}: {send}; {}; {stored}; whole data dir {:.1} MB.",
             r.kind.name(),
             r.settle_note,
-            r.blocks,
-            r.block_bytes as f64 / 1e6,
-            r.block_samples,
-            if r.block_samples_source.is_empty() {
-                "n/a"
-            } else {
-                &r.block_samples_source
-            },
             r.data_dir_bytes.unwrap_or(0) as f64 / 1e6
         );
         if let Some(e) = &r.error {

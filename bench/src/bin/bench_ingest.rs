@@ -57,6 +57,10 @@ struct Args {
     /// Longest wait for a server to persist its data after the load.
     #[arg(long, default_value = "6m", value_parser = humantime::parse_duration)]
     settle_timeout: Duration,
+    /// Keep each server's data directory after measuring (by default only the logs
+    /// and configuration are kept, to save disk space).
+    #[arg(long)]
+    keep_data: bool,
     /// Retries of one failing request before the load phase is abandoned.
     #[arg(long, default_value_t = 30)]
     max_retries: u32,
@@ -136,6 +140,14 @@ fn run_target(
     if let Err(e) = measure_disk(&server, &mut r, load) {
         if r.error.is_none() {
             r.error = Some(format!("measuring disk: {e:#}"));
+        }
+    }
+    if !args.keep_data {
+        if let Err(e) = fs::remove_dir_all(&server.data_dir) {
+            eprintln!(
+                "bench-ingest: could not remove {}: {e}",
+                server.data_dir.display()
+            );
         }
     }
     r
