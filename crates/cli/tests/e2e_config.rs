@@ -107,6 +107,12 @@ fn health_self_metrics_and_reload() {
         "{body}"
     );
     assert_eq!(pools(&s), ["node", "second", "sightline"]);
+    assert_eq!(
+        s.api("/api/v1/status/runtimeinfo")["reloadConfigSuccess"],
+        false
+    );
+    let flags = s.api("/api/v1/status/flags");
+    assert_eq!(flags["web.listen-address"], s.addr.as_str());
 
     // SIGHUP reloads too.
     std::fs::write(

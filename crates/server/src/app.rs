@@ -51,6 +51,12 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// Serialises reloads.
     pub reload_lock: tokio::sync::Mutex<()>,
+    /// When the process started.
+    pub started_at: std::time::SystemTime,
+    /// Whether the last reload succeeded.
+    pub last_reload_ok: AtomicBool,
+    /// When the configuration in effect was loaded.
+    pub last_config_time: RwLock<std::time::SystemTime>,
 }
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -108,6 +114,9 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         listen_addr,
         ready: AtomicBool::new(false),
         reload_lock: tokio::sync::Mutex::new(()),
+        started_at: std::time::SystemTime::now(),
+        last_reload_ok: AtomicBool::new(true),
+        last_config_time: RwLock::new(std::time::SystemTime::now()),
     });
 
     crate::reload::apply_scrape(&state).await;

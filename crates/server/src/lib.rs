@@ -11,6 +11,7 @@
 //! - [`reload`]: applying a new configuration without losing data.
 //! - [`self_jobs`]: the scrape jobs Sightline adds for itself (self, host, demo).
 //! - [`targets_api`]: `/api/v1/targets` in Prometheus' JSON shape.
+//! - [`status_api`]: `/api/v1/status/{config,flags,runtimeinfo}`.
 //! - [`backpressure`]: bounded concurrent appends, "retry later" beyond.
 //! - [`self_metrics`]: rendering of Sightline's own metrics.
 //! - [`demo`]: the simulated microservices of `--demo`.
@@ -22,6 +23,7 @@ pub mod reload;
 pub mod routes;
 pub mod self_jobs;
 pub mod self_metrics;
+pub mod status_api;
 pub mod targets_api;
 
 pub use app::{run, ServeOptions};

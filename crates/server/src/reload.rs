@@ -62,6 +62,9 @@ pub async fn reload(state: &Arc<AppState>) -> Result<(), String> {
         Ok(Err(e)) => {
             RELOADS.with_label_values(&["failure"]).inc();
             LAST_RELOAD_OK.set(0);
+            state
+                .last_reload_ok
+                .store(false, std::sync::atomic::Ordering::Relaxed);
             tracing::error!(error = %e, "configuration reload failed; keeping the running configuration");
             return Err(e.to_string());
         }
@@ -72,6 +75,10 @@ pub async fn reload(state: &Arc<AppState>) -> Result<(), String> {
     }
     state.tsdb.reload_config(loaded.config.storage.tsdb.clone());
     *state.config.write() = loaded;
+    *state.last_config_time.write() = std::time::SystemTime::now();
+    state
+        .last_reload_ok
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     apply_scrape(state).await;
     RELOADS.with_label_values(&["success"]).inc();
     tracing::info!("configuration reloaded");

@@ -39,6 +39,12 @@ pub fn router(state: Arc<AppState>, server: &ServerConfig) -> Router {
         .route("/demo/{service}/metrics", get(demo_metrics))
         .route("/api/v1/targets", get(crate::targets_api::targets))
         .route("/api/v1/status/buildinfo", get(buildinfo))
+        .route("/api/v1/status/config", get(crate::status_api::config))
+        .route("/api/v1/status/flags", get(crate::status_api::flags))
+        .route(
+            "/api/v1/status/runtimeinfo",
+            get(crate::status_api::runtimeinfo),
+        )
         .with_state(state.clone())
         .merge(sightline_prom_api::router(
             state.tsdb.clone(),
