@@ -11,7 +11,7 @@
 //! - [`reload`]: applying a new configuration without losing data.
 //! - [`self_jobs`]: the scrape jobs Sightline adds for itself (self, host, demo).
 //! - [`targets_api`]: `/api/v1/targets` in Prometheus' JSON shape.
-//! - [`status_api`]: `/api/v1/status/{config,flags,runtimeinfo}`.
+//! - [`status_api`]: `/api/v1/status/config`, `flags` and `runtimeinfo`.
 //! - [`backpressure`]: bounded concurrent appends, "retry later" beyond.
 //! - [`self_metrics`]: rendering of Sightline's own metrics.
 //! - [`demo`]: the simulated microservices of `--demo`.
