@@ -1,0 +1,5 @@
+//! Prometheus-compatible rules and SLOs for Sightline.
+//!
+//! - [`template`]: alert templating (a Go `text/template` subset with Prometheus'
+//!   functions), parsed at load time.
+pub mod template;
