@@ -2,10 +2,11 @@
 
 use crate::error::QueryError;
 use crate::eval::{dur_ms, effective_labels, offset_ms, Elem, Ev, Limits, Val, DUP_LABELSET};
+use crate::parse::{parse, Parsed};
 use crate::storage::Queryable;
 use crate::value::Value;
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{self, AtModifier, Expr};
+use promql_parser::parser::{AtModifier, Expr};
 use sightline_model::{Labels, Sample};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,10 +72,6 @@ pub struct QueryResult {
 #[derive(Clone, Debug, Default)]
 pub struct Engine {
     opts: EngineOptions,
-}
-
-fn parse(q: &str) -> Result<Expr, QueryError> {
-    parser::parse(q).map_err(QueryError::Parse)
 }
 
 /// Widest time range any selector in `e` may read, for opening the querier.
@@ -167,8 +164,8 @@ impl Engine {
         ts: i64,
         cancel: Option<&CancelToken>,
     ) -> Result<QueryResult, QueryError> {
-        let e = parse(q)?;
-        self.run(db, q, &e, (ts, ts, 0), cancel)
+        let p = parse(q)?;
+        self.run(db, q, &p, (ts, ts, 0), cancel)
     }
 
     /// Evaluates `q` from `start` to `end` every `step` (all ms).
@@ -204,25 +201,26 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        let e = parse(q)?;
-        let t = e.value_type();
+        let p = parse(q)?;
+        let t = p.expr.value_type();
         if t != ValueType::Vector && t != ValueType::Scalar {
             return Err(QueryError::Parse(format!(
                 "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
                 type_name(t)
             )));
         }
-        self.run(db, q, &e, (start, end, step), cancel)
+        self.run(db, q, &p, (start, end, step), cancel)
     }
 
     fn run(
         &self,
         db: &dyn Queryable,
         query: &str,
-        e: &Expr,
+        parsed: &Parsed,
         (start, end, step): (i64, i64, i64),
         cancel: Option<&CancelToken>,
     ) -> Result<QueryResult, QueryError> {
+        let e = &parsed.expr;
         let lookback = self.opts.lookback_delta.as_millis() as i64;
         let (mint, maxt) = bounds(e, start, end, lookback);
         let src = db.querier(mint, maxt)?;
@@ -234,6 +232,7 @@ impl Engine {
             warnings: Default::default(),
             infos: Default::default(),
             query: query.to_string(),
+            invalid_utf8: parsed.invalid_utf8.clone(),
             is_range: step != 0,
         };
         let ev = Ev {

@@ -13,6 +13,7 @@
 pub mod engine;
 pub mod error;
 mod eval;
+mod parse;
 pub mod storage;
 pub mod value;
 

@@ -49,11 +49,6 @@ fn agg_of(id: token::TokenId) -> Result<Agg> {
     })
 }
 
-/// Label names valid in Prometheus 3 (UTF-8): any non-empty valid UTF-8 string.
-fn valid_label_name(s: &str) -> bool {
-    !s.is_empty()
-}
-
 /// The group labels of an element under `by`/`without`.
 fn group_labels(l: &Labels, m: &Option<LabelModifier>) -> Labels {
     match m {
@@ -100,7 +95,7 @@ pub(crate) fn eval(ev: &Ev, a: &AggregateExpr) -> Result<Val> {
     if let Some(p) = &a.param {
         if agg == Agg::CountValues {
             label_param = ev.string_arg(p)?;
-            if !valid_label_name(&label_param) {
+            if !ev.lim.label_name_ok(&label_param) {
                 return Err(exec_err!("invalid label name {:?}", label_param));
             }
         } else {

@@ -3,7 +3,7 @@
 
 use super::histogram::{bucket_fraction, bucket_quantile, Bucket};
 use super::window::eval_windows;
-use super::{effective_labels, unparen, without_name, Elem, Ev, Result, Val};
+use super::{effective_labels, unparen, Elem, Ev, Result, Val};
 use crate::error::exec_err;
 use crate::value::format_value;
 use promql_parser::parser::{Call, Expr};
@@ -473,10 +473,6 @@ fn range_call(ev: &Ev, c: &Call) -> Result<Val> {
     Ok(Val::Vector(out))
 }
 
-fn label_name_ok(s: &str) -> bool {
-    !s.is_empty()
-}
-
 fn anchored(re: &str) -> Result<regex::Regex> {
     regex::Regex::new(&format!("^(?s:{re})$"))
         .map_err(|e| exec_err!("invalid regular expression in label_replace(): {re}: {e}"))
@@ -488,7 +484,7 @@ fn label_replace(ev: &Ev, c: &Call) -> Result<Val> {
     let repl = ev.string_arg(arg(c, 2)?)?;
     let src = ev.string_arg(arg(c, 3)?)?;
     let re = anchored(&ev.string_arg(arg(c, 4)?)?)?;
-    if !label_name_ok(&dst) {
+    if !ev.lim.label_name_ok(&dst) {
         return Err(exec_err!(
             "invalid destination label name in label_replace(): {dst}"
         ));
@@ -535,7 +531,7 @@ fn label_join(ev: &Ev, c: &Call) -> Result<Val> {
     for a in c.args.args.iter().skip(3) {
         srcs.push(ev.string_arg(a)?);
     }
-    if !label_name_ok(&dst) {
+    if !ev.lim.label_name_ok(&dst) {
         return Err(exec_err!(
             "invalid destination label name in label_join(): {dst}"
         ));
@@ -584,9 +580,10 @@ fn bucket_groups(ev: &Ev, step: &[Elem], pos: &str) -> Vec<(Labels, Vec<Bucket>)
                 continue;
             }
         };
+        // Grouped with the name: two histograms that differ only by name end up
+        // with the same labelset once the name is dropped, which is an error.
         let key = {
-            let l = without_name(&e.labels);
-            let mut b = l.to_builder();
+            let mut b = e.labels.to_builder();
             b.del("le");
             b.build()
         };
@@ -597,6 +594,22 @@ fn bucket_groups(ev: &Ev, step: &[Elem], pos: &str) -> Vec<(Labels, Vec<Bucket>)
         groups[gi].1.push(Bucket { upper, count: e.v });
     }
     groups
+}
+
+/// Prometheus' warning for a quantile outside `[0, 1]`; `pos` is ` (line:col)`.
+fn quantile_warning(q: f64, pos: &str) -> String {
+    format!(
+        "PromQL warning: quantile value should be between 0 and 1, got {}{pos}",
+        format_value(q)
+    )
+}
+
+/// Prometheus' info for buckets whose counts had to be made monotonic.
+fn monotonicity_info(group: &Labels, pos: &str) -> String {
+    format!(
+        "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}{pos}",
+        group.metric_name().unwrap_or("")
+    )
 }
 
 fn parse_le(s: &str) -> Option<f64> {
@@ -613,29 +626,24 @@ fn histogram_quantile(ev: &Ev, c: &Call) -> Result<Val> {
     let q = ev.scalar_arg(arg(c, 0)?)?;
     let v = ev.vector_arg(arg(c, 1)?)?;
     let pos = ev.lim.pos_of(&arg(c, 1)?.to_string());
+    let qpos = ev.lim.pos_of(&arg(c, 0)?.to_string());
     let mut out = Vec::with_capacity(v.len());
     for (i, step) in v.into_iter().enumerate() {
         let qi = q[i];
-        if !(0.0..=1.0).contains(&qi) && !step.is_empty() {
-            ev.lim.warn(format!(
-                "PromQL warning: quantile value should be between 0 and 1, got {}{}",
-                format_value(qi),
-                ev.lim.pos_of(&arg(c, 0)?.to_string())
-            ));
+        if !(0.0..=1.0).contains(&qi) {
+            // Prometheus warns at every step, whether or not there is input.
+            ev.lim.warn(quantile_warning(qi, &qpos));
         }
         let mut res = Vec::new();
         for (labels, buckets) in bucket_groups(ev, &step, &pos) {
             let (val, forced) = bucket_quantile(qi, buckets);
             if forced {
-                ev.lim.info(format!(
-                    "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
-                    step.iter().find_map(|e| e.labels.metric_name()).unwrap_or("")
-                ));
+                ev.lim.info(monotonicity_info(&labels, &pos));
             }
             res.push(Elem {
                 labels: Arc::new(labels),
                 v: val,
-                drop_name: false,
+                drop_name: true,
             });
         }
         out.push(res);
@@ -651,32 +659,34 @@ fn histogram_quantiles(ev: &Ev, c: &Call) -> Result<Val> {
     let pos = ev.lim.pos_of(&arg(c, 0)?.to_string());
     let mut qs = Vec::new();
     for a in c.args.args.iter().skip(2) {
-        qs.push(ev.scalar_arg(a)?);
+        qs.push((ev.scalar_arg(a)?, ev.lim.pos_of(&a.to_string())));
     }
     let mut out = Vec::with_capacity(v.len());
     for (i, step) in v.into_iter().enumerate() {
         let groups = bucket_groups(ev, &step, &pos);
         let mut res = Vec::new();
-        for q in &qs {
+        let mut forced_any = false;
+        for (q, qpos) in &qs {
             let qi = q[i];
             if !(0.0..=1.0).contains(&qi) {
-                ev.lim.warn(format!(
-                    "PromQL warning: quantile value should be between 0 and 1, got {}",
-                    format_value(qi)
-                ));
+                ev.lim.warn(quantile_warning(qi, qpos));
             }
             let mut qv = format_value(qi);
             if qi.is_finite() && !qv.contains('.') {
                 qv.push_str(".0");
             }
             for (labels, buckets) in &groups {
-                let (val, _) = bucket_quantile(qi, buckets.clone());
+                let (val, forced) = bucket_quantile(qi, buckets.clone());
+                if forced && !forced_any {
+                    forced_any = true;
+                    ev.lim.info(monotonicity_info(labels, &pos));
+                }
                 let mut b = labels.to_builder();
                 b.set(label.clone(), qv.clone());
                 res.push(Elem {
                     labels: Arc::new(b.build()),
                     v: val,
-                    drop_name: false,
+                    drop_name: true,
                 });
             }
         }
@@ -697,7 +707,7 @@ fn histogram_fraction(ev: &Ev, c: &Call) -> Result<Val> {
             .map(|(labels, b)| Elem {
                 labels: Arc::new(labels),
                 v: bucket_fraction(lo[i], hi[i], b),
-                drop_name: false,
+                drop_name: true,
             })
             .collect();
         out.push(res);

@@ -136,8 +136,13 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, mut b: Vec<Bucket>) -> f64
         };
         let ub = b[i].upper;
         let bc = b[i].count;
+        // No interpolation inside a bucket of infinite width: the observations of
+        // the `(-Inf, ub]` bucket are taken to sit at `ub`, those of `(lb, +Inf]`
+        // at `lb`, so a partial overlap with either contributes nothing.
         let interp = |v: f64| {
-            if lb == f64::NEG_INFINITY || ub == f64::INFINITY {
+            if lb == f64::NEG_INFINITY {
+                bc
+            } else if ub == f64::INFINITY {
                 rank
             } else {
                 rank + (bc - rank) * (v - lb) / (ub - lb)

@@ -66,6 +66,8 @@ pub(crate) struct Limits {
     pub query: String,
     /// True for range queries (some functions warn that they are ineffective there).
     pub is_range: bool,
+    /// String literals that are invalid UTF-8 in Prometheus (see `crate::parse`).
+    pub invalid_utf8: Vec<String>,
 }
 
 impl Limits {
@@ -118,6 +120,12 @@ impl Limits {
             .unwrap_or(0)
             + 1;
         format!(" ({line}:{col})")
+    }
+
+    /// Whether `s` is a valid label name: non-empty and, in Prometheus' terms,
+    /// valid UTF-8 (a literal like `"\xff"` is not).
+    pub fn label_name_ok(&self, s: &str) -> bool {
+        !s.is_empty() && !self.invalid_utf8.iter().any(|x| x == s)
     }
 
     pub fn warn(&self, msg: String) {
