@@ -476,10 +476,22 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
         if let Some(i) = message.find(" at line ") {
             message.truncate(i);
         }
+        let (mut line, mut column) = (
+            loc.as_ref().map(|l| l.line()),
+            loc.as_ref().map(|l| l.column()),
+        );
+        // serde_yaml reports errors raised inside a value's own deserializer (a bad
+        // duration, say) at the enclosing mapping; point at the key instead.
+        if let (Some(l), Some(key)) = (line, last_key(&path)) {
+            if let Some((kl, kc)) = find_key_after(text, l, key) {
+                line = Some(kl);
+                column = Some(kc);
+            }
+        }
         ConfigError {
             file: file.to_path_buf(),
-            line: loc.as_ref().map(|l| l.line()),
-            column: loc.as_ref().map(|l| l.column()),
+            line,
+            column,
             path: Some(path),
             message,
         }
@@ -505,6 +517,24 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
         }
     })?;
     Ok(cfg)
+}
+
+fn last_key(path: &str) -> Option<&str> {
+    let last = path.rsplit('.').next()?;
+    let key = last.split('[').next()?;
+    (!key.is_empty() && key != "?").then_some(key)
+}
+
+/// The first `key:` at or after 1-based line `from`, as (line, column).
+fn find_key_after(text: &str, from: usize, key: &str) -> Option<(usize, usize)> {
+    let pat = format!("{key}:");
+    for (i, line) in text.lines().enumerate().skip(from.saturating_sub(1)) {
+        let t = line.trim_start().trim_start_matches("- ");
+        if t.starts_with(&pat) {
+            return Some((i + 1, line.find(&pat).unwrap_or(0) + 1));
+        }
+    }
+    None
 }
 
 /// Finds the first line containing `needle` (a key or value from the offending
