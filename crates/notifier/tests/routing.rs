@@ -75,10 +75,13 @@ fn receivers(root: &Route, pairs: &[(&str, &str)]) -> Vec<String> {
         .collect()
 }
 
+/// Labels and the receivers they must reach, in order.
+type Case = (&'static [(&'static str, &'static str)], &'static [&'static str]);
+
 #[test]
 fn routing_table() {
     let r = root();
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    let cases: &[Case] = &[
         (&[], &["default"]),
         (&[("severity", "critical"), ("env", "prod")], &["pager"]),
         (&[("team", "db")], &["db"]),
