@@ -420,6 +420,42 @@ mod tests {
         assert_eq!(m[0].1[60].v, 60.0);
     }
 
+    /// The limit applies to the peak of samples held at once: a node's output
+    /// counts together with its inputs, and the inputs are released afterwards.
+    #[test]
+    fn max_samples_is_a_peak_with_release() {
+        let d = db();
+        let run = |max: usize, q: &str| {
+            Engine::new(EngineOptions {
+                max_samples: max,
+                ..Default::default()
+            })
+            .range(&d, q, 0, 600_000, 60_000)
+        };
+        // 2 series × 11 steps.
+        assert!(run(22, "req_total").is_ok());
+        assert_eq!(
+            run(21, "req_total").unwrap_err(),
+            QueryError::TooManySamples
+        );
+        // Selector (22) and its sum (11) are held together at the peak.
+        assert!(run(33, "sum(req_total)").is_ok());
+        assert!(run(32, "sum(req_total)").is_err());
+        // Left side settles at 11 before the right side peaks at 33: 44, not
+        // 22 + 11 + 22 + 11 + 11 as a never-released count would have it.
+        let q = "sum(req_total) + sum(req_total)";
+        assert!(run(44, q).is_ok());
+        let err = run(43, q).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "query processing would load too many samples into memory in query execution"
+        );
+        // Windows of a range function count while they are read: 2 series with
+        // 6 points per 5m window at the last step, plus the outputs so far.
+        assert!(run(1_000, "rate(req_total[5m])").is_ok());
+        assert!(run(5, "rate(req_total[5m])").is_err());
+    }
+
     #[test]
     fn errors_are_typed() {
         let e = Engine::new(EngineOptions {

@@ -54,6 +54,18 @@ pub(crate) enum Val {
     Matrix(Vec<RSeries>),
 }
 
+impl Val {
+    /// Samples this value holds, for the max-samples limit (scalars and strings
+    /// count for nothing, as in Prometheus).
+    pub fn samples(&self) -> usize {
+        match self {
+            Val::Scalar(_) | Val::Str(_) => 0,
+            Val::Vector(steps) => steps.iter().map(Vec::len).sum(),
+            Val::Matrix(series) => series.iter().map(|s| s.samples.len()).sum(),
+        }
+    }
+}
+
 /// Query-wide limits and annotations shared by nested evaluators.
 pub(crate) struct Limits {
     pub deadline: Option<Instant>,
@@ -86,21 +98,22 @@ impl Limits {
         Ok(())
     }
 
-    /// Accounts `n` more samples held in memory.
-    pub fn add_samples(&self, n: usize) -> Result<()> {
-        let cur = self.samples.get() + n;
-        if cur > self.max_samples {
+    /// Checks that `n` more samples (a node's partial output, a window being
+    /// read) fit beside those held now. Nothing is recorded: a node's output is
+    /// accounted once it is complete, by [`Ev::eval`].
+    pub fn check_transient(&self, n: usize) -> Result<()> {
+        if self.samples.get().saturating_add(n) > self.max_samples {
             return Err(QueryError::TooManySamples);
         }
-        self.samples.set(cur);
         Ok(())
     }
 
-    /// Checks that a transient buffer of `n` samples fits beside what is held.
-    pub fn check_transient(&self, n: usize) -> Result<()> {
-        if self.samples.get() + n > self.max_samples {
-            return Err(QueryError::TooManySamples);
-        }
+    /// Accounts a finished node: its `out` samples were built while its inputs
+    /// were still held (the peak, checked here); then the inputs are released,
+    /// leaving `before` (what was held when the node started) plus `out`.
+    fn settle(&self, before: usize, out: usize) -> Result<()> {
+        self.check_transient(out)?;
+        self.samples.set(before + out);
         Ok(())
     }
 
@@ -266,8 +279,18 @@ impl<'a> Ev<'a> {
         (0..self.steps()).map(|_| Vec::new()).collect()
     }
 
+    /// Evaluates `e`, accounting its samples like Prometheus' max-samples limit:
+    /// the peak of samples held at once, with a node's inputs released once its
+    /// output is complete.
     pub fn eval(&self, e: &Expr) -> Result<Val> {
         self.lim.check()?;
+        let before = self.lim.samples.get();
+        let v = self.eval_node(e)?;
+        self.lim.settle(before, v.samples())?;
+        Ok(v)
+    }
+
+    fn eval_node(&self, e: &Expr) -> Result<Val> {
         match e {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; self.steps()])),
             Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
@@ -298,6 +321,7 @@ impl<'a> Ev<'a> {
                 let t = self.ref_time(&vs.at, &vs.offset, self.start);
                 let range = dur_ms(&ms.range);
                 let mut out = Vec::new();
+                let mut total = 0usize;
                 for s in self.src.select(&selector_matchers(vs)?)? {
                     let mut it = s.iter();
                     let mut samples = Vec::new();
@@ -311,7 +335,8 @@ impl<'a> Ev<'a> {
                         }
                         cur = it.next();
                     }
-                    self.lim.add_samples(samples.len())?;
+                    total += samples.len();
+                    self.lim.check_transient(total)?;
                     if !samples.is_empty() {
                         out.push(RSeries {
                             labels: Arc::new(s.labels().clone()),
@@ -347,11 +372,11 @@ impl<'a> Ev<'a> {
         let series = self.src.select(&matchers)?;
         let mut out = self.empty_steps();
         let n = self.steps();
+        let mut added = 0usize;
         for s in series {
             self.lim.check()?;
             let labels = Arc::new(s.labels().clone());
             let mut cur = window::Cursor::new(s.iter());
-            let mut added = 0;
             for (i, step) in out.iter_mut().enumerate().take(n) {
                 let r = self.ref_time(&vs.at, &vs.offset, self.ts(i));
                 if let Some(smp) = cur.at(r, self.lookback) {
@@ -368,7 +393,7 @@ impl<'a> Ev<'a> {
                     added += 1;
                 }
             }
-            self.lim.add_samples(added)?;
+            self.lim.check_transient(added)?;
         }
         Ok(out)
     }

@@ -116,6 +116,8 @@ pub(crate) fn eval_windows(
 ) -> Result<Vec<Vec<Elem>>> {
     let mut out = ev.empty_steps();
     let n = ev.steps();
+    // Output points so far, counted with the current window against the limit.
+    let mut produced = 0usize;
     match unparen(arg) {
         Expr::MatrixSelector(ms) => {
             let vs = &ms.vs;
@@ -128,7 +130,7 @@ pub(crate) fn eval_windows(
                     let t = ev.ts(i);
                     let r = ev.ref_time(&vs.at, &vs.offset, t);
                     let samples = w.advance(r - range, r);
-                    ev.lim.check_transient(samples.len())?;
+                    ev.lim.check_transient(produced + samples.len())?;
                     let ctx = WinCtx {
                         step: i,
                         t,
@@ -137,6 +139,7 @@ pub(crate) fn eval_windows(
                         labels: &labels,
                     };
                     if let Some(v) = f(&ctx, samples)? {
+                        produced += 1;
                         step.push(Elem {
                             labels: labels.clone(),
                             v,
