@@ -76,7 +76,10 @@ fn receivers(root: &Route, pairs: &[(&str, &str)]) -> Vec<String> {
 }
 
 /// Labels and the receivers they must reach, in order.
-type Case = (&'static [(&'static str, &'static str)], &'static [&'static str]);
+type Case = (
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
 
 #[test]
 fn routing_table() {

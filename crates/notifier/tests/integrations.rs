@@ -1,0 +1,267 @@
+//! Integration payloads against the contract receivers: the webhook v4 payload,
+//! Slack templates and errors, PagerDuty field limits, time-interval muting,
+//! configuration reload and the persisted snapshot.
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sightline_model::Labels;
+use sightline_notifier::{load_str, Alert, Notifier};
+use support::*;
+
+fn alert(name: &str, extra: &[(&str, &str)]) -> Alert {
+    let mut pairs = vec![("alertname", name)];
+    pairs.extend_from_slice(extra);
+    let mut a = Alert::new(Labels::from_pairs(pairs));
+    a.annotations
+        .insert("summary".into(), format!("{name} broke"));
+    a.generator_url = "http://prom/graph?g0.expr=up".into();
+    a
+}
+
+fn start(yaml: &str, dir: &Path) -> Arc<Notifier> {
+    let cfg = load_str(yaml, Path::new("t.yml")).unwrap();
+    Notifier::start(cfg, dir, "http://console.test/").unwrap()
+}
+
+#[tokio::test]
+async fn webhook_payload_is_alertmanager_v4() {
+    let wh = webhook().await;
+    let dir = tempfile::tempdir().unwrap();
+    let n = start(
+        &format!(
+            "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 20ms\n  group_interval: 200ms\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: {}\n        max_alerts: 1\n",
+            wh.url("/hook")
+        ),
+        dir.path(),
+    );
+    n.submit(vec![
+        alert("Disk", &[("instance", "a")]),
+        alert("Disk", &[("instance", "b")]),
+    ])
+    .unwrap();
+    wait_for("webhook", Duration::from_secs(5), || {
+        wh.rec.accepted().len() == 1
+    })
+    .await;
+    let p = &wh.rec.accepted()[0];
+    let mut keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "alerts",
+            "commonAnnotations",
+            "commonLabels",
+            "externalURL",
+            "groupKey",
+            "groupLabels",
+            "receiver",
+            "status",
+            "truncatedAlerts",
+            "version"
+        ]
+    );
+    assert_eq!(p["version"], "4");
+    assert_eq!(p["status"], "firing");
+    assert_eq!(p["receiver"], "hook");
+    assert_eq!(p["truncatedAlerts"], 1);
+    assert_eq!(p["groupLabels"], json!({"alertname": "Disk"}));
+    assert_eq!(p["commonLabels"], json!({"alertname": "Disk"}));
+    assert_eq!(p["commonAnnotations"], json!({"summary": "Disk broke"}));
+    assert_eq!(p["externalURL"], "http://console.test");
+    let a = &p["alerts"][0];
+    let mut akeys: Vec<&str> = a.as_object().unwrap().keys().map(String::as_str).collect();
+    akeys.sort();
+    assert_eq!(
+        akeys,
+        [
+            "annotations",
+            "endsAt",
+            "fingerprint",
+            "generatorURL",
+            "labels",
+            "startsAt",
+            "status"
+        ]
+    );
+    assert_eq!(a["endsAt"], "0001-01-01T00:00:00Z");
+    // Resolution of both is sent (send_resolved defaults to true for webhooks).
+    let mut r1 = alert("Disk", &[("instance", "a")]);
+    r1.ends_at = Some(chrono::Utc::now());
+    let mut r2 = alert("Disk", &[("instance", "b")]);
+    r2.ends_at = Some(chrono::Utc::now());
+    n.submit(vec![r1, r2]).unwrap();
+    wait_for("resolved webhook", Duration::from_secs(5), || {
+        wh.rec.accepted().len() == 2
+    })
+    .await;
+    let p = &wh.rec.accepted()[1];
+    assert_eq!(p["status"], "resolved");
+    assert_eq!(p["alerts"][0]["status"], "resolved");
+    assert_ne!(p["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
+}
+
+#[tokio::test]
+async fn slack_templates_and_final_errors() {
+    let slack = slack().await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        r#"
+route:
+  receiver: chat
+  group_by: [alertname]
+  group_wait: 20ms
+  group_interval: 1h
+  routes:
+    - matchers: ['alertname="Lost"']
+      receiver: missing-channel
+receivers:
+  - name: chat
+    slack_configs:
+      - api_url: {url}
+        title: '{{{{ .CommonLabels.alertname }}}} is {{{{ .Status | toUpper }}}} ({{{{ len .Alerts.Firing }}}})'
+        text: '{{{{ range .Alerts }}}}{{{{ .Labels.instance }}}}: {{{{ .Annotations.summary | title }}}}; {{{{ end }}}}'
+        fields:
+          - title: Group
+            value: '{{{{ .GroupLabels.SortedPairs.Values | join " " }}}}'
+            short: true
+  - name: missing-channel
+    slack_configs:
+      - api_url: {url}
+        channel: '#does-not-exist'
+"#,
+        url = slack.url("/hook")
+    );
+    let n = start(&yaml, dir.path());
+    n.submit(vec![
+        alert("CPU", &[("instance", "h1")]),
+        alert("CPU", &[("instance", "h2")]),
+    ])
+    .unwrap();
+    wait_for("slack", Duration::from_secs(5), || {
+        slack.rec.accepted().len() == 1
+    })
+    .await;
+    let att = &slack.rec.accepted()[0]["attachments"][0];
+    assert_eq!(att["title"], "CPU is FIRING (2)");
+    assert_eq!(att["text"], "h1: CPU Broke; h2: CPU Broke; ");
+    assert_eq!(
+        att["fields"],
+        json!([{"title": "Group", "value": "CPU", "short": true}])
+    );
+    assert_eq!(att["title_link"], "http://console.test/alerts");
+    n.submit(vec![alert("Lost", &[])]).unwrap();
+    wait_for("404", Duration::from_secs(5), || {
+        !slack.rec.rejected.lock().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        slack.rec.rejected.lock().as_slice(),
+        &[(404, "channel_not_found".to_string())]
+    );
+    let failed = sightline_notifier::metrics::FAILED
+        .with_label_values(&["slack", "missing-channel", "client_error"])
+        .get();
+    assert_eq!(failed, 1);
+}
+
+#[tokio::test]
+async fn pagerduty_fields_respect_limits() {
+    let pd = pagerduty().await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "route:\n  receiver: pd\n  group_wait: 10ms\nreceivers:\n  - name: pd\n    pagerduty_configs:\n      - routing_key: {ROUTING_KEY}\n        url: {}\n        class: '{{{{ .CommonLabels.alertname }}}}'\n        details:\n          team: '{{{{ .CommonLabels.team }}}}'\n",
+        pd.url("/v2/enqueue")
+    );
+    let n = start(&yaml, dir.path());
+    let mut a = alert("Huge", &[("severity", "warn"), ("team", "core")]);
+    a.annotations.insert("summary".into(), "x".repeat(3000));
+    n.submit(vec![a]).unwrap();
+    wait_for("page", Duration::from_secs(5), || {
+        pd.rec.accepted().len() == 1
+    })
+    .await;
+    let ev: Value = pd.rec.accepted()[0].clone();
+    let summary = ev["payload"]["summary"].as_str().unwrap();
+    assert_eq!(summary.chars().count(), 1024);
+    assert!(summary.ends_with('…'));
+    assert_eq!(ev["payload"]["severity"], "warning");
+    assert_eq!(ev["payload"]["class"], "Huge");
+    assert_eq!(ev["payload"]["custom_details"]["team"], "core");
+    assert_eq!(ev["client"], "Sightline");
+    assert_eq!(ev["client_url"], "http://console.test/alerts");
+    assert!(ev["dedup_key"].as_str().unwrap().len() <= 255);
+    assert!(pd.rec.rejected.lock().is_empty());
+}
+
+#[tokio::test]
+async fn mute_time_interval_holds_pages() {
+    let pd = pagerduty().await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "route:\n  receiver: pd\n  group_wait: 10ms\n  group_interval: 50ms\n  routes:\n    - matchers: ['team=\"quiet\"']\n      mute_time_intervals: [always]\ntime_intervals:\n  - name: always\n    time_intervals:\n      - weekdays: ['sunday:saturday']\nreceivers:\n  - name: pd\n    pagerduty_configs:\n      - routing_key: {ROUTING_KEY}\n        url: {}\n",
+        pd.url("/v2/enqueue")
+    );
+    let n = start(&yaml, dir.path());
+    n.submit(vec![
+        alert("A", &[("team", "quiet")]),
+        alert("B", &[("team", "loud")]),
+    ])
+    .unwrap();
+    wait_for("page", Duration::from_secs(5), || {
+        pd.rec.accepted().len() == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(pd.rec.accepted().len(), 1);
+    assert!(pd.rec.accepted()[0]["payload"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("loud"));
+}
+
+#[tokio::test]
+async fn reload_and_snapshot() {
+    let (pd, wh) = (pagerduty().await, webhook().await);
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = |recv: &str| {
+        format!(
+            "route:\n  receiver: {recv}\n  group_wait: 10ms\n  group_interval: 50ms\nreceivers:\n  - name: pd\n    pagerduty_configs:\n      - routing_key: {ROUTING_KEY}\n        url: {}\n  - name: hook\n    webhook_configs:\n      - url: {}\n",
+            pd.url("/v2/enqueue"),
+            wh.url("/hook")
+        )
+    };
+    let n = start(&yaml("pd"), dir.path());
+    n.submit(vec![alert("A", &[])]).unwrap();
+    wait_for("page", Duration::from_secs(5), || {
+        pd.rec.accepted().len() == 1
+    })
+    .await;
+    let snap = sightline_notifier::persist::path(dir.path());
+    wait_for("snapshot", Duration::from_secs(5), || {
+        std::fs::read(&snap)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|v| {
+                v["alerts"].as_array().is_some_and(|a| a.len() == 1)
+                    && v["nflog"].as_array().is_some_and(|a| a.len() == 1)
+            })
+    })
+    .await;
+    n.apply_config(load_str(&yaml("hook"), Path::new("t.yml")).unwrap())
+        .unwrap();
+    wait_for("webhook after reload", Duration::from_secs(5), || {
+        wh.rec.accepted().len() == 1
+    })
+    .await;
+    assert_eq!(n.alerts()[0].receivers, ["hook"]);
+    assert!(n
+        .apply_config(sightline_notifier::Config::default())
+        .is_err());
+}
