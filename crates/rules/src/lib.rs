@@ -2,4 +2,6 @@
 //!
 //! - [`template`]: alert templating (a Go `text/template` subset with Prometheus'
 //!   functions), parsed at load time.
+pub mod file;
+pub mod locate;
 pub mod template;
