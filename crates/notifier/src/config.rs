@@ -260,7 +260,7 @@ pub struct TimeIntervalSpec {
     /// `2024:2026`…
     #[serde(default)]
     pub years: Vec<String>,
-    /// `UTC` (default) or `Local`.
+    /// `UTC` (default), `Local`, or an IANA zone name such as `Europe/Berlin`.
     pub location: Option<String>,
 }
 

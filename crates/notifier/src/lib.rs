@@ -11,7 +11,7 @@
 //! - [`matchers`]: the `{a="b", c=~"d"}` matcher syntax.
 //! - [`alert`], [`store`]: alerts, fingerprints and merge semantics.
 //! - [`route`]: the routing tree and group keys.
-//! - [`silence`], [`inhibit`], [`timeinterval`]: what mutes notifications.
+//! - [`silence`], [`inhibit`], [`timeinterval`], [`tz`]: what mutes notifications.
 //! - [`dispatch`], [`nflog`]: aggregation groups, timers and the notification log.
 //! - [`persist`]: the on-disk snapshot.
 //! - [`integrations`], [`template`], [`retry`]: rendering and delivering messages.
@@ -34,6 +34,7 @@ pub mod silence;
 pub mod store;
 pub mod template;
 pub mod timeinterval;
+pub mod tz;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;

@@ -1,8 +1,10 @@
 //! Named time intervals (`time_intervals:`) used by routes' `mute_time_intervals`
 //! and `active_time_intervals`: times of day, weekdays, days of month, months and
-//! years, evaluated in UTC or local time.
+//! years, evaluated in UTC, local time or an IANA zone (`location: Europe/Berlin`).
 
-use chrono::{DateTime, Datelike, Local, Timelike, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, FixedOffset, Local, Timelike, Utc};
 
 use crate::config::TimeIntervalSpec;
 
@@ -14,7 +16,16 @@ pub struct TimeInterval {
     days_of_month: Vec<(i32, i32)>,
     months: Vec<(u32, u32)>,
     years: Vec<(i32, i32)>,
-    local: bool,
+    location: Location,
+}
+
+/// Where times of day are evaluated.
+#[derive(Debug, Clone, Default)]
+enum Location {
+    #[default]
+    Utc,
+    Local,
+    Zone(Arc<crate::tz::Zone>),
 }
 
 const DAYS: [&str; 7] = [
@@ -115,24 +126,24 @@ impl TimeInterval {
                 s.parse::<i32>().map_err(|_| format!("invalid year {s:?}"))
             })?);
         }
-        t.local = match spec.location.as_deref() {
-            None | Some("UTC") | Some("") => false,
-            Some("Local") => true,
-            Some(other) => {
-                return Err(format!(
-                    "location {other:?} is not supported yet (use UTC or Local)"
-                ))
-            }
+        t.location = match spec.location.as_deref() {
+            None | Some("UTC") | Some("") => Location::Utc,
+            Some("Local") => Location::Local,
+            Some(name) => Location::Zone(Arc::new(crate::tz::Zone::load(name)?)),
         };
         Ok(t)
     }
 
     /// True when `at` falls in this range.
     pub fn contains(&self, at: DateTime<Utc>) -> bool {
-        if self.local {
-            self.check(&at.with_timezone(&Local))
-        } else {
-            self.check(&at)
+        match &self.location {
+            Location::Utc => self.check(&at),
+            Location::Local => self.check(&at.with_timezone(&Local)),
+            Location::Zone(z) => {
+                let off = FixedOffset::east_opt(z.offset_at(at.timestamp()))
+                    .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
+                self.check(&at.with_timezone(&off))
+            }
         }
     }
 
@@ -208,5 +219,27 @@ mod tests {
         assert!(!t.contains(Utc.with_ymd_and_hms(2024, 5, 31, 17, 0, 0).unwrap()));
         assert!(!t.contains(Utc.with_ymd_and_hms(2024, 5, 10, 10, 0, 0).unwrap()));
         assert!(!t.contains(Utc.with_ymd_and_hms(2024, 5, 25, 10, 0, 0).unwrap()));
+    }
+
+    #[test]
+    fn location_shifts_times_of_day() {
+        if crate::tz::Zone::load("Europe/Berlin").is_err() {
+            eprintln!("skipping: no zoneinfo database");
+            return;
+        }
+        let t = TimeInterval::compile(&TimeIntervalSpec {
+            times: vec![TimeRange {
+                start_time: "09:00".into(),
+                end_time: "17:00".into(),
+            }],
+            location: Some("Europe/Berlin".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        // 07:30 UTC in July is 09:30 in Berlin (CEST); 16:30 UTC is 18:30.
+        assert!(t.contains(Utc.with_ymd_and_hms(2024, 7, 1, 7, 30, 0).unwrap()));
+        assert!(!t.contains(Utc.with_ymd_and_hms(2024, 7, 1, 16, 30, 0).unwrap()));
+        // In January (CET) 07:30 UTC is 08:30: outside.
+        assert!(!t.contains(Utc.with_ymd_and_hms(2024, 1, 8, 7, 30, 0).unwrap()));
     }
 }
