@@ -1,7 +1,9 @@
 //! The query engine: options, limits, and the instant/range query entry points.
 
 use crate::error::QueryError;
-use crate::eval::{dur_ms, effective_labels, offset_ms, Elem, Ev, Limits, Val, DUP_LABELSET};
+use crate::eval::{
+    dur_ms, effective_labels, offset_ms, Elem, Ev, Limits, PtrMap, Val, DUP_LABELSET,
+};
 use crate::parse::{parse, Parsed};
 use crate::storage::Queryable;
 use crate::value::Value;
@@ -315,17 +317,28 @@ fn finish_vector(step: Vec<Elem>, t: i64) -> Result<Vec<(Labels, i64, f64)>, Que
 
 fn finish_matrix(ev: &Ev, steps: Vec<Vec<Elem>>) -> Result<Vec<(Labels, Vec<Sample>)>, QueryError> {
     let mut index: HashMap<Labels, usize> = HashMap::new();
+    // Elements of one series share their `Arc<Labels>` across steps: resolve
+    // the output series once per (labels, drop_name), not once per point.
+    let mut by_ptr: PtrMap<(*const Labels, bool), usize> = PtrMap::default();
     let mut out: Vec<(Labels, Vec<Sample>)> = Vec::new();
-    for (i, step) in steps.into_iter().enumerate() {
+    for (i, step) in steps.iter().enumerate() {
         let t = ev.ts(i);
         for e in step {
-            let l = effective_labels(&e);
-            let idx = match index.get(&l) {
+            let pk = (Arc::as_ptr(&e.labels), e.drop_name);
+            let idx = match by_ptr.get(&pk) {
                 Some(&x) => x,
                 None => {
-                    index.insert(l.clone(), out.len());
-                    out.push((l, Vec::new()));
-                    out.len() - 1
+                    let l = effective_labels(e);
+                    let x = match index.get(&l) {
+                        Some(&x) => x,
+                        None => {
+                            index.insert(l.clone(), out.len());
+                            out.push((l, Vec::new()));
+                            out.len() - 1
+                        }
+                    };
+                    by_ptr.insert(pk, x);
+                    x
                 }
             };
             let samples = &mut out[idx].1;

@@ -1,7 +1,7 @@
 //! Aggregation operators (`sum`, `avg`, `topk`, `quantile`, `count_values`,
 //! `limitk`, `limit_ratio`...) with `by`/`without` grouping.
 
-use super::{Elem, Ev, Result, Val};
+use super::{Elem, Ev, PtrMap, Result, Val};
 use crate::error::exec_err;
 use crate::eval::range_fns::{kahan_inc, quantile};
 use crate::value::format_value;
@@ -83,7 +83,7 @@ fn k_param(v: f64) -> Result<i64> {
 }
 
 struct Group {
-    labels: Labels,
+    labels: Arc<Labels>,
     members: Vec<usize>,
 }
 
@@ -104,43 +104,105 @@ pub(crate) fn eval(ev: &Ev, a: &AggregateExpr) -> Result<Val> {
     }
     let input = ev.vector_arg(&a.expr)?;
     let mut out = Vec::with_capacity(n);
-    for (i, step) in input.into_iter().enumerate() {
+    let mut grouper = Grouper::default();
+    // `input` stays alive (borrowed) so the grouper's pointer keys stay valid.
+    for (i, step) in input.iter().enumerate() {
         ev.lim.check()?;
         let p = sparam.get(i).copied().unwrap_or(f64::NAN);
-        out.push(aggregate_step(ev, agg, a, step, p, &label_param)?);
+        out.push(aggregate_step(
+            ev,
+            agg,
+            a,
+            step,
+            p,
+            &label_param,
+            &mut grouper,
+        )?);
     }
     Ok(Val::Vector(out))
+}
+
+/// Assigns elements to groups across all steps of one aggregation. Series keep
+/// the same `Arc<Labels>` from step to step, so a group key is computed once per
+/// series (keyed by the pointer) instead of once per element per step; `slot`
+/// maps a group to its position in the current step and is reused.
+#[derive(Default)]
+struct Grouper {
+    by_ptr: PtrMap<*const Labels, usize>,
+    by_key: HashMap<Labels, usize>,
+    keys: Vec<Arc<Labels>>,
+    slot: Vec<usize>,
+}
+
+impl Grouper {
+    fn group_of(&mut self, l: &Arc<Labels>, m: &Option<LabelModifier>) -> usize {
+        if let Some(&g) = self.by_ptr.get(&Arc::as_ptr(l)) {
+            return g;
+        }
+        let key = group_labels(l, m);
+        let g = match self.by_key.get(&key) {
+            Some(&g) => g,
+            None => {
+                let g = self.keys.len();
+                self.by_key.insert(key.clone(), g);
+                self.keys.push(Arc::new(key));
+                self.slot.push(usize::MAX);
+                g
+            }
+        };
+        self.by_ptr.insert(Arc::as_ptr(l), g);
+        g
+    }
 }
 
 fn aggregate_step(
     ev: &Ev,
     agg: Agg,
     a: &AggregateExpr,
-    step: Vec<Elem>,
+    step: &[Elem],
     p: f64,
     label_param: &str,
+    grouper: &mut Grouper,
 ) -> Result<Vec<Elem>> {
     // Group the elements, in first-seen order.
-    let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     // Grouping sees the name even when it is due to be dropped (Prometheus 3's
     // delayed name removal partitions `by (__name__)` by the not-yet-removed name).
-    for (i, el) in step.iter().enumerate() {
-        let mut g = group_labels(&el.labels, &a.modifier);
-        if agg == Agg::CountValues {
-            let mut b = g.to_builder();
+    if agg == Agg::CountValues {
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        for (i, el) in step.iter().enumerate() {
+            let mut b = group_labels(&el.labels, &a.modifier).to_builder();
             b.set(label_param.to_string(), format_value(step[i].v));
-            g = b.build();
-        }
-        match index.get(&g) {
-            Some(&gi) => groups[gi].members.push(i),
-            None => {
-                index.insert(g.clone(), groups.len());
-                groups.push(Group {
-                    labels: g,
-                    members: vec![i],
-                });
+            let g = b.build();
+            match index.get(&g) {
+                Some(&gi) => groups[gi].members.push(i),
+                None => {
+                    index.insert(g.clone(), groups.len());
+                    groups.push(Group {
+                        labels: Arc::new(g),
+                        members: vec![i],
+                    });
+                }
             }
+        }
+    } else {
+        for (i, el) in step.iter().enumerate() {
+            let g = grouper.group_of(&el.labels, &a.modifier);
+            match grouper.slot[g] {
+                usize::MAX => {
+                    grouper.slot[g] = groups.len();
+                    groups.push(Group {
+                        labels: grouper.keys[g].clone(),
+                        members: vec![i],
+                    });
+                }
+                gi => groups[gi].members.push(i),
+            }
+        }
+        for g in &groups {
+            // Every group of this step has a member; reset their slots.
+            let gid = grouper.group_of(&step[g.members[0]].labels, &a.modifier);
+            grouper.slot[gid] = usize::MAX;
         }
     }
     let mut out = Vec::new();
@@ -252,7 +314,7 @@ fn aggregate_step(
             _ => unreachable!("handled above"),
         };
         out.push(Elem {
-            labels: Arc::new(g.labels),
+            labels: g.labels,
             v,
             drop_name,
         });

@@ -453,8 +453,11 @@ fn range_call(ev: &Ev, c: &Call) -> Result<Val> {
     }
     let counter_check = matches!(name, "rate" | "increase" | "irate");
     let lim = ev.lim;
+    // The counter-name check runs once per series, not at every step.
+    let mut checked: *const Labels = std::ptr::null();
     let out = eval_windows(ev, arg(c, mat_idx)?, keep_name, |ctx, s| {
-        if counter_check && !s.is_empty() {
+        if counter_check && !s.is_empty() && !std::ptr::eq(checked, ctx.labels) {
+            checked = ctx.labels;
             if let Some(n) = ctx.labels.metric_name() {
                 if !["_total", "_sum", "_count", "_bucket"]
                     .iter()

@@ -2,7 +2,7 @@
 //! and the sliding window for range selectors, plus the driver that applies a
 //! range function to every series' window at every step.
 
-use super::{dur_ms, selector_matchers, unparen, Elem, Ev, RSeries, Result};
+use super::{dur_ms, offset_ms, selector_matchers, unparen, Elem, Ev, RSeries, Result};
 use crate::error::exec_err;
 use crate::storage::SampleIter;
 use promql_parser::parser::Expr;
@@ -122,13 +122,20 @@ pub(crate) fn eval_windows(
         Expr::MatrixSelector(ms) => {
             let vs = &ms.vs;
             let range = dur_ms(&ms.range);
-            for s in ev.src.select(&selector_matchers(vs)?)? {
+            let at = ev.at_ms(&vs.at);
+            let off = offset_ms(&vs.offset);
+            let series = ev.src.select(&selector_matchers(vs)?)?;
+            // Most series yield a point at most steps: size the step vectors once.
+            for step in out.iter_mut() {
+                step.reserve(series.len());
+            }
+            for s in series {
                 ev.lim.check()?;
                 let labels = Arc::new(s.labels().clone());
                 let mut w = Window::new(s.iter());
                 for (i, step) in out.iter_mut().enumerate().take(n) {
                     let t = ev.ts(i);
-                    let r = ev.ref_time(&vs.at, &vs.offset, t);
+                    let r = at.unwrap_or(t) - off;
                     let samples = w.advance(r - range, r);
                     ev.lim.check_transient(produced + samples.len())?;
                     let ctx = WinCtx {
