@@ -345,7 +345,7 @@ impl Inner {
                 let mut o = Outcome::Delivered;
                 for r in &reqs {
                     o = retry::deliver(
-                        &self.client,
+                        integ.client.as_ref().unwrap_or(&self.client),
                         &self.pacer,
                         integ.kind,
                         &integ.auth,

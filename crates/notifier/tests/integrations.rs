@@ -124,6 +124,7 @@ receivers:
   - name: chat
     slack_configs:
       - api_url: {url}
+        channel: '#{{{{ .CommonLabels.alertname | toLower }}}}'
         title: '{{{{ .CommonLabels.alertname }}}} is {{{{ .Status | toUpper }}}} ({{{{ len .Alerts.Firing }}}})'
         text: '{{{{ range .Alerts }}}}{{{{ .Labels.instance }}}}: {{{{ .Annotations.summary | title }}}}; {{{{ end }}}}'
         fields:
@@ -147,6 +148,7 @@ receivers:
         slack.rec.accepted().len() == 1
     })
     .await;
+    assert_eq!(slack.rec.accepted()[0]["channel"], "#cpu");
     let att = &slack.rec.accepted()[0]["attachments"][0];
     assert_eq!(att["title"], "CPU is FIRING (2)");
     assert_eq!(att["text"], "h1: CPU Broke; h2: CPU Broke; ");

@@ -206,6 +206,45 @@ impl Auth {
     }
 }
 
+const TIMEOUT_NONE: Option<std::time::Duration> = None;
+
+/// Builds a dedicated client for `http_config` settings the shared client does not
+/// have (proxy, TLS, redirects) or a per-integration timeout.
+pub fn client_for(
+    h: Option<&HttpConfig>,
+    timeout: Option<std::time::Duration>,
+    base: Option<&Path>,
+) -> Result<Option<reqwest::Client>, String> {
+    let special = h.is_some_and(|h| {
+        h.proxy_url.is_some() || h.tls_config.is_some() || h.follow_redirects == Some(false)
+    });
+    if !special && timeout.is_none() {
+        return Ok(None);
+    }
+    let mut b =
+        reqwest::Client::builder().timeout(timeout.unwrap_or(std::time::Duration::from_secs(10)));
+    if let Some(h) = h {
+        if let Some(p) = &h.proxy_url {
+            b = b.proxy(reqwest::Proxy::all(p).map_err(|e| format!("proxy_url {p:?}: {e}"))?);
+        }
+        if h.follow_redirects == Some(false) {
+            b = b.redirect(reqwest::redirect::Policy::none());
+        }
+        if let Some(t) = &h.tls_config {
+            if t.insecure_skip_verify {
+                b = b.danger_accept_invalid_certs(true);
+            }
+            if let Some(ca) = &t.ca_file {
+                let pem = read_secret(ca, base)?;
+                let cert = reqwest::Certificate::from_pem(pem.as_bytes())
+                    .map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
+                b = b.add_root_certificate(cert);
+            }
+        }
+    }
+    b.build().map(Some).map_err(|e| format!("http client: {e}"))
+}
+
 /// Reads a secret file (relative to the config's directory), trimmed.
 pub fn read_secret(f: &Path, base: Option<&Path>) -> Result<String, String> {
     let p = match base {
@@ -266,6 +305,9 @@ pub struct Integration {
     pub resolve_when_muted: bool,
     /// Authentication.
     pub auth: Auth,
+    /// A dedicated HTTP client when `http_config` asks for a proxy, TLS settings,
+    /// no redirects or a timeout; `None` uses the notifier's shared client.
+    pub client: Option<reqwest::Client>,
     /// Per-kind settings.
     pub settings: Settings,
 }
@@ -297,6 +339,8 @@ impl Integration {
                 resolve_when_muted: c.resolve_when_muted,
                 auth: Auth::from_config(c.http_config.as_ref().or(gauth), base)
                     .map_err(|e| ("http_config".to_string(), e))?,
+                client: client_for(c.http_config.as_ref().or(gauth), TIMEOUT_NONE, base)
+                    .map_err(|e| ("http_config".to_string(), e))?,
                 settings: Settings::PagerDuty(Box::new(pagerduty::PagerDuty::compile(
                     c, global, base,
                 )?)),
@@ -311,6 +355,8 @@ impl Integration {
                 resolve_when_muted: false,
                 auth: Auth::from_config(c.http_config.as_ref().or(gauth), base)
                     .map_err(|e| ("http_config".to_string(), e))?,
+                client: client_for(c.http_config.as_ref().or(gauth), TIMEOUT_NONE, base)
+                    .map_err(|e| ("http_config".to_string(), e))?,
                 settings: Settings::Slack(Box::new(slack::Slack::compile(c, global, base)?)),
             });
         }
@@ -323,6 +369,12 @@ impl Integration {
                 resolve_when_muted: false,
                 auth: Auth::from_config(c.http_config.as_ref().or(gauth), base)
                     .map_err(|e| ("http_config".to_string(), e))?,
+                client: client_for(
+                    c.http_config.as_ref().or(gauth),
+                    c.timeout.map(|t| t.0),
+                    base,
+                )
+                .map_err(|e| ("http_config".to_string(), e))?,
                 settings: Settings::Webhook(Box::new(webhook::Webhook::compile(c, base)?)),
             });
         }
@@ -385,4 +437,60 @@ pub fn describe_alert(a: &Alert, firing: bool) -> String {
         s.push_str(&format!("Source: {}\n", a.generator_url));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{BasicAuth, TlsConfig};
+
+    #[test]
+    fn http_config_clients_and_auth() {
+        assert!(client_for(None, None, None).unwrap().is_none());
+        let h = HttpConfig {
+            tls_config: Some(TlsConfig {
+                insecure_skip_verify: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(client_for(Some(&h), None, None).unwrap().is_some());
+        let bad = HttpConfig {
+            proxy_url: Some("::not a url".into()),
+            ..Default::default()
+        };
+        assert!(client_for(Some(&bad), None, None)
+            .unwrap_err()
+            .contains("proxy_url"));
+        let h = HttpConfig {
+            basic_auth: Some(BasicAuth {
+                username: "u".into(),
+                password: Some("p".into()),
+                password_file: None,
+            }),
+            ..Default::default()
+        };
+        let a = Auth::from_config(Some(&h), None).unwrap();
+        assert_eq!(a.basic, Some(("u".into(), "p".into())));
+    }
+
+    #[test]
+    fn truncation_and_description() {
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(truncate("abcd", 3), "ab…");
+        let mut a = Alert::new(Labels::from_pairs([
+            ("alertname", "Down"),
+            ("severity", "critical"),
+            ("job", "api"),
+        ]));
+        a.annotations.insert("summary".into(), "API down".into());
+        a.annotations
+            .insert("runbook_url".into(), "https://rb".into());
+        let d = describe_alert(&a, true);
+        assert!(d.starts_with("FIRING Down [critical]: API down\n"), "{d}");
+        assert!(
+            d.contains("Runbook: https://rb") && d.contains("Labels: job=api"),
+            "{d}"
+        );
+    }
 }

@@ -15,10 +15,10 @@ use crate::template::{Library, Template};
 #[derive(Debug)]
 pub struct Slack {
     api_url: String,
-    channel: Option<String>,
-    username: Option<String>,
-    icon_emoji: Option<String>,
-    icon_url: Option<String>,
+    channel: Option<Template>,
+    username: Option<Template>,
+    icon_emoji: Option<Template>,
+    icon_url: Option<Template>,
     title: Option<Template>,
     title_link: Option<Template>,
     pretext: Option<Template>,
@@ -67,10 +67,10 @@ impl Slack {
         }
         Ok(Slack {
             api_url,
-            channel: c.channel.clone(),
-            username: c.username.clone(),
-            icon_emoji: c.icon_emoji.clone(),
-            icon_url: c.icon_url.clone(),
+            channel: tmpl(&c.channel, "channel")?,
+            username: tmpl(&c.username, "username")?,
+            icon_emoji: tmpl(&c.icon_emoji, "icon_emoji")?,
+            icon_url: tmpl(&c.icon_url, "icon_url")?,
             title: tmpl(&c.title, "title")?,
             title_link: tmpl(&c.title_link, "title_link")?,
             pretext: tmpl(&c.pretext, "pretext")?,
@@ -150,13 +150,14 @@ impl Slack {
             att.insert("fields".into(), Json::Array(fs));
         }
         let mut msg = Map::new();
-        for (k, v) in [
+        for (k, t) in [
             ("channel", &self.channel),
             ("username", &self.username),
             ("icon_emoji", &self.icon_emoji),
             ("icon_url", &self.icon_url),
         ] {
-            if let Some(v) = v {
+            let v = render_or(t, &data, lib, String::new)?;
+            if !v.is_empty() {
                 msg.insert(k.into(), json!(v));
             }
         }
