@@ -1,6 +1,6 @@
 //! Prometheus' response envelope and error types.
 //!
-//! Success: `{"status":"success","data":…,"warnings":[…]}`. Failure:
+//! Success: `{"status":"success","data":…,"warnings":[…],"infos":[…]}`. Failure:
 //! `{"status":"error","errorType":"bad_data","error":"…"}` with the HTTP status
 //! Prometheus uses for that type (bad_data 400, execution 422, timeout 503,
 //! canceled 499, internal 500, not_found 404, unavailable 503).
@@ -96,8 +96,52 @@ pub fn success(data: Value) -> Response {
 
 /// A success envelope with warnings.
 pub fn success_with_warnings(data: Value, warnings: Vec<String>) -> Response {
-    if warnings.is_empty() {
-        return success(data);
+    success_with_annotations(data, warnings, Vec::new())
+}
+
+/// The success body with annotations: `warnings` and `infos` are separate arrays,
+/// each left out when empty, as in Prometheus 3.
+pub fn annotated_body(data: Value, warnings: Vec<String>, infos: Vec<String>) -> Value {
+    let mut body = serde_json::Map::new();
+    body.insert("status".into(), Value::String("success".into()));
+    body.insert("data".into(), data);
+    if !warnings.is_empty() {
+        body.insert("warnings".into(), json!(warnings));
     }
-    Json(json!({"status": "success", "data": data, "warnings": warnings})).into_response()
+    if !infos.is_empty() {
+        body.insert("infos".into(), json!(infos));
+    }
+    Value::Object(body)
+}
+
+/// A success envelope with PromQL warnings and infos (see [`annotated_body`]).
+pub fn success_with_annotations(
+    data: Value,
+    warnings: Vec<String>,
+    infos: Vec<String>,
+) -> Response {
+    Json(annotated_body(data, warnings, infos)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_and_infos_are_separate_and_omitted_when_empty() {
+        let b = annotated_body(json!(1), vec!["PromQL warning: w".into()], vec![]);
+        assert_eq!(
+            b,
+            json!({"status": "success", "data": 1, "warnings": ["PromQL warning: w"]})
+        );
+        let b = annotated_body(json!(1), vec![], vec!["PromQL info: i".into()]);
+        assert_eq!(
+            b,
+            json!({"status": "success", "data": 1, "infos": ["PromQL info: i"]})
+        );
+        assert_eq!(
+            annotated_body(json!(1), vec![], vec![]),
+            json!({"status": "success", "data": 1})
+        );
+    }
 }

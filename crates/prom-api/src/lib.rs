@@ -3,7 +3,7 @@
 //! Everything here is a protocol adapter: it parses Prometheus' request parameters
 //! (GET query string or form POST, repeated `match[]`, RFC 3339 or Unix timestamps),
 //! asks the TSDB, and answers with Prometheus' exact envelope
-//! (`{status, data, errorType, error, warnings}`), so Grafana and scripts written for
+//! (`{status, data, errorType, error, warnings, infos}`), so Grafana and scripts written for
 //! Prometheus read Sightline unchanged.
 //!
 //! - [`params`]: request parameters (times, durations, `match[]`, limits).
@@ -11,7 +11,7 @@
 //! - [`envelope`]: the response envelope and error types.
 //! - [`series`]: `/series`, `/labels`, `/label/<name>/values`, `/export`.
 //! - [`status`]: `/metadata`, `/status/tsdb`.
-//! - [`query`]: `/query`, `/query_range`, `/format_query` (PromQL).
+//! - [`query`]: `/query`, `/query_range`, `/format_query`, `/query_exemplars`.
 //! - [`storage_adapter`]: the TSDB as the PromQL engine's storage.
 
 pub mod envelope;
@@ -40,6 +40,10 @@ pub fn router(tsdb: Arc<Tsdb>, query: Arc<QueryApi>) -> Router {
         .route(
             "/api/v1/format_query",
             get(query::format_query).post(query::format_query),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::exemplars).post(query::exemplars),
         )
         .with_state(query);
     Router::new()

@@ -1,5 +1,5 @@
-//! `/api/v1/query`, `/api/v1/query_range` and `/api/v1/format_query`: PromQL through
-//! Prometheus' HTTP API.
+//! `/api/v1/query`, `/api/v1/query_range`, `/api/v1/format_query` and
+//! `/api/v1/query_exemplars`: PromQL through Prometheus' HTTP API.
 //!
 //! Queries run on blocking threads, at most `max_concurrency` at once (more wait, as
 //! in Prometheus). Each has a deadline (`timeout` parameter, capped by the configured
@@ -13,13 +13,13 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
-use sightline_model::{Labels, PromDuration};
+use sightline_model::{Exemplar, Labels, PromDuration};
 use sightline_promql::{
     format_value, CancelToken, Engine, EngineOptions, ErrorKind, QueryError, Value,
 };
 use tokio::sync::Semaphore;
 
-use crate::envelope::{success_with_warnings, ApiError, ErrorType};
+use crate::envelope::{success_with_annotations, ApiError, ErrorType};
 use crate::params::{parse_time, Params};
 use crate::storage_adapter::TsdbQueryable;
 
@@ -134,6 +134,10 @@ pub fn value_json(v: &Value) -> Json {
 }
 
 fn query_error(e: QueryError) -> ApiError {
+    if let QueryError::Parse(m) = &e {
+        // Prometheus reports a query that does not parse as a bad parameter.
+        return ApiError::bad_data(format!("invalid parameter \"query\": {m}"));
+    }
     let kind = match e.kind() {
         ErrorKind::BadData => ErrorType::BadData,
         ErrorKind::Execution => ErrorType::Execution,
@@ -211,9 +215,11 @@ async fn run(
         }
     };
     let r = result.map_err(query_error)?;
-    let mut warnings = r.warnings;
-    warnings.extend(r.infos);
-    Ok(success_with_warnings(value_json(&r.value), warnings))
+    Ok(success_with_annotations(
+        value_json(&r.value),
+        r.warnings,
+        r.infos,
+    ))
 }
 
 /// `GET|POST /api/v1/query?query=&time=&timeout=`
@@ -265,14 +271,93 @@ pub async fn range(State(api): State<Arc<QueryApi>>, p: Params) -> Result<Respon
 /// `GET|POST /api/v1/format_query?query=`: the expression pretty-printed.
 pub async fn format_query(p: Params) -> Result<Response, ApiError> {
     let q = query_param(&p)?;
-    let expr = promql_parser::parser::parse(&q)
-        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+    let expr = sightline_promql::parse_query(&q).map_err(query_error)?;
     Ok(crate::envelope::success(Json::String(expr.prettify())))
+}
+
+/// Renders exemplars grouped by series as `/query_exemplars` data:
+/// `[{seriesLabels:{…}, exemplars:[{labels:{…}, value:"1", timestamp:1.5}]}]`.
+pub fn exemplars_json(found: &[(Labels, Vec<Exemplar>)]) -> Json {
+    Json::Array(
+        found
+            .iter()
+            .map(|(series, ex)| {
+                json!({
+                    "seriesLabels": metric_json(series),
+                    "exemplars": ex.iter().map(|e| json!({
+                        "labels": metric_json(&e.labels),
+                        "value": format_value(e.value),
+                        "timestamp": timestamp_json(e.t),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `GET|POST /api/v1/query_exemplars?query=&start=&end=`: the exemplars of the
+/// series the query's selectors match, between `start` and `end` (both default
+/// to the whole time range, as in Prometheus).
+pub async fn exemplars(State(api): State<Arc<QueryApi>>, p: Params) -> Result<Response, ApiError> {
+    let q = query_param(&p)?;
+    let time_or = |name: &str, default: i64| -> Result<i64, ApiError> {
+        match p.get(name) {
+            None | Some("") => Ok(default),
+            Some(s) => parse_time(s)
+                .map_err(|e| ApiError::bad_data(format!("invalid parameter {name:?}: {e}"))),
+        }
+    };
+    let start = time_or("start", i64::MIN)?;
+    let end = time_or("end", i64::MAX)?;
+    if end < start {
+        return Err(ApiError::bad_data(
+            "invalid parameter \"end\": end timestamp must not be before start timestamp",
+        ));
+    }
+    let selectors = sightline_promql::query_selectors(&q).map_err(query_error)?;
+    if selectors.is_empty() {
+        // A query without selectors (`1 + 1`) has no series, hence no exemplars.
+        return Ok(crate::envelope::success(Json::Array(Vec::new())));
+    }
+    let tsdb = api.storage.0.clone();
+    let found = tokio::task::spawn_blocking(move || tsdb.exemplars(start, end, &selectors))
+        .await
+        .map_err(|e| ApiError::internal(format!("exemplar task failed: {e}")))?
+        .map_err(|e| ApiError {
+            kind: ErrorType::Execution,
+            message: e.to_string(),
+        })?;
+    Ok(crate::envelope::success(exemplars_json(&found)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exemplars_shape() {
+        let series = Labels::from_pairs([("__name__", "req_total"), ("job", "a")]);
+        let ex = Exemplar {
+            labels: Labels::from_pairs([("trace_id", "abc")]),
+            value: 1.0,
+            t: 1_500,
+        };
+        let j = exemplars_json(&[(series, vec![ex])]);
+        assert_eq!(
+            j.to_string(),
+            r#"[{"exemplars":[{"labels":{"trace_id":"abc"},"timestamp":1.5,"value":"1"}],"seriesLabels":{"__name__":"req_total","job":"a"}}]"#
+        );
+    }
+
+    #[test]
+    fn parse_errors_are_bad_parameters_with_positions() {
+        let e = query_error(sightline_promql::parse_query("sum(x").unwrap_err());
+        assert_eq!(e.kind, ErrorType::BadData);
+        assert_eq!(
+            e.message,
+            "invalid parameter \"query\": 1:6: parse error: unclosed left parenthesis"
+        );
+    }
 
     #[test]
     fn timestamps_like_prometheus() {

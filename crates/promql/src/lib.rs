@@ -9,15 +9,18 @@
 //! - [`engine`]: [`Engine`], its options and limits, and the query entry points.
 //! - [`value`]: query results ([`Value`]) and [`format_value`] for the HTTP API.
 //! - [`error`]: [`QueryError`], typed so the HTTP layer can pick the error kind.
+//! - [`parse`]: parsing with Prometheus' error positions ([`parse_query`]) and the
+//!   selectors of a query ([`query_selectors`]).
 
 pub mod engine;
 pub mod error;
 mod eval;
-mod parse;
+pub mod parse;
 pub mod storage;
 pub mod value;
 
 pub use engine::{CancelToken, Engine, EngineOptions, QueryResult};
 pub use error::{ErrorKind, QueryError, StorageError};
+pub use parse::{parse_query, query_selectors};
 pub use storage::{MemStorage, Queryable, SampleIter, SeriesSource, StoredSeries};
 pub use value::{format_value, Value};

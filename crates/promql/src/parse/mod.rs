@@ -17,8 +17,8 @@
 //!   [`Parsed::invalid_utf8`] (as the parser decoded them) so label-name checks
 //!   can reject them.
 
-pub(crate) mod check;
-pub(crate) mod lex;
+mod check;
+mod lex;
 
 use crate::error::QueryError;
 use check::{Spans, Ty};
@@ -41,6 +41,47 @@ pub(crate) fn parse(q: &str) -> Result<Parsed, QueryError> {
         }),
         Err(msg) => Err(QueryError::Parse(locate(q, &msg))),
     }
+}
+
+/// Parses `q` into `promql-parser`'s AST, with Prometheus' positioned errors
+/// (for callers that need the AST itself, e.g. `/format_query`).
+pub fn parse_query(q: &str) -> Result<Expr, QueryError> {
+    parse(q).map(|p| p.expr)
+}
+
+/// The matchers of every vector and range selector in `q`, in query order (for
+/// `/query_exemplars`, which looks exemplars up by the query's selectors).
+pub fn query_selectors(q: &str) -> Result<Vec<Vec<sightline_model::Matcher>>, QueryError> {
+    fn walk(e: &Expr, out: &mut Vec<Vec<sightline_model::Matcher>>) -> Result<(), QueryError> {
+        match e {
+            Expr::VectorSelector(vs) => out.push(crate::eval::selector_matchers(vs)?),
+            Expr::MatrixSelector(ms) => out.push(crate::eval::selector_matchers(&ms.vs)?),
+            Expr::Subquery(sq) => walk(&sq.expr, out)?,
+            Expr::Aggregate(a) => {
+                walk(&a.expr, out)?;
+                if let Some(p) = &a.param {
+                    walk(p, out)?;
+                }
+            }
+            Expr::Unary(u) => walk(&u.expr, out)?,
+            Expr::Binary(b) => {
+                walk(&b.lhs, out)?;
+                walk(&b.rhs, out)?;
+            }
+            Expr::Paren(p) => walk(&p.expr, out)?,
+            Expr::Call(c) => {
+                for a in &c.args.args {
+                    walk(a, out)?;
+                }
+            }
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+        }
+        Ok(())
+    }
+    let p = parse(q)?;
+    let mut out = Vec::new();
+    walk(&p.expr, &mut out)?;
+    Ok(out)
 }
 
 /// `line:col` of byte offset `pos` as Prometheus prints it (1-based, bytes).

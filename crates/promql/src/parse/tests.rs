@@ -130,3 +130,20 @@ fn invalid_utf8_literals_are_found() {
     let p = parse(r#"label_replace(x, "\xc3\xbf", "", "src", "(.*)")"#).unwrap();
     assert!(p.invalid_utf8.is_empty());
 }
+
+#[test]
+fn selectors_of_a_query_in_order() {
+    let s = query_selectors(r#"sum(rate(a{x="1"}[5m])) / on() b + c[5m:1m] offset 1m"#).unwrap();
+    let names: Vec<&str> = s
+        .iter()
+        .map(|ms| {
+            ms.iter()
+                .find(|m| m.name == "__name__")
+                .map(|m| m.value.as_str())
+                .unwrap_or("")
+        })
+        .collect();
+    assert_eq!(names, vec!["a", "b", "c"]);
+    assert_eq!(s[0].len(), 2);
+    assert!(query_selectors("sum(").is_err());
+}
