@@ -133,7 +133,9 @@ fn invalid_utf8_literals_are_found() {
 
 #[test]
 fn selectors_of_a_query_in_order() {
-    let s = query_selectors(r#"sum(rate(a{x="1"}[5m])) / on() b + c[5m:1m] offset 1m"#).unwrap();
+    let s =
+        query_selectors(r#"sum(rate(a{x="1"}[5m])) / on() b + max_over_time(c[5m:1m] offset 1m)"#)
+            .unwrap();
     let names: Vec<&str> = s
         .iter()
         .map(|ms| {
