@@ -17,6 +17,8 @@
 //! - [`integrations`], [`template`], [`retry`]: rendering and delivering messages.
 //! - [`metrics`], [`api`]: self-metrics and the Alertmanager API v2.
 
+#![warn(missing_docs)]
+
 pub mod alert;
 pub mod api;
 pub mod compiled;

@@ -267,3 +267,31 @@ async fn reload_and_snapshot() {
         .apply_config(sightline_notifier::Config::default())
         .is_err());
 }
+
+#[tokio::test]
+async fn bad_state_and_bad_alerts_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "route:\n  receiver: x\nreceivers: [{name: x}]\n";
+    std::fs::write(
+        sightline_notifier::persist::path(dir.path()),
+        b"{\"version\": 1, \"alerts\": [",
+    )
+    .unwrap();
+    let cfg = load_str(yaml, Path::new("t.yml")).unwrap();
+    let e = Notifier::start(cfg.clone(), dir.path(), "http://c")
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("corrupt notifier state"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let n = Notifier::start(cfg, dir.path(), "http://c").unwrap();
+    let mut bad = alert("Bad", &[]);
+    bad.ends_at = Some(bad.starts_at - chrono::Duration::seconds(10));
+    let e = n.submit(vec![bad, alert("Good", &[])]).unwrap_err();
+    assert!(e.to_string().contains("before startsAt"), "{e}");
+    let names: Vec<String> = n
+        .alerts()
+        .iter()
+        .map(|v| v.alert.name().to_string())
+        .collect();
+    assert_eq!(names, ["Good"]);
+}
