@@ -487,3 +487,46 @@ async fn pagerduty_5xx_is_retried_until_accepted() {
     assert_eq!(ok, 1);
     let _: Option<Value> = None;
 }
+
+#[tokio::test]
+async fn inhibiting_a_paged_alert_resolves_it_at_pagerduty() {
+    let (pd, slack) = (pagerduty().await, slack().await);
+    let dir = tempfile::tempdir().unwrap();
+    let n = start(config("inhibit-late", &pd, &slack, &FAST, ""), dir.path());
+    n.submit(vec![alert(
+        "PodSlow",
+        &[("severity", "warning"), ("cluster", "eu")],
+    )])
+    .unwrap();
+    wait_for("warning page", Duration::from_secs(5), || {
+        pd.rec.accepted().len() == 1
+    })
+    .await;
+    let warning_key = pd.rec.accepted()[0]["dedup_key"].clone();
+    n.submit(vec![alert(
+        "ClusterDown",
+        &[("severity", "critical"), ("cluster", "eu")],
+    )])
+    .unwrap();
+    wait_for(
+        "critical page and warning resolve",
+        Duration::from_secs(5),
+        || pd.rec.accepted().len() == 3,
+    )
+    .await;
+    let evs = pd.rec.accepted();
+    let resolve = evs
+        .iter()
+        .find(|e| e["event_action"] == "resolve")
+        .expect("a resolve");
+    assert_eq!(resolve["dedup_key"], warning_key);
+    let trigger = evs
+        .iter()
+        .skip(1)
+        .find(|e| e["event_action"] == "trigger")
+        .expect("a trigger");
+    assert!(trigger["payload"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("ClusterDown"));
+}
