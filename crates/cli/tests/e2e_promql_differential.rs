@@ -21,7 +21,7 @@ use std::time::Instant;
 use common::encode;
 use promql_diff::compare::{diff, parse_answer, render, Answer};
 use promql_diff::dataset::{E, STEP, T0};
-use promql_diff::queries::{cases, exclusion, Case, EXCLUSIONS};
+use promql_diff::queries::{cases, exclusion, Case, Reference, EXCLUSIONS};
 use promql_diff::servers::{get, post_form, start_pair, Reply};
 
 /// Instant evaluation times: early (ranges reach before the data), inside the
@@ -36,6 +36,7 @@ const RANGES: &[(i64, i64, i64)] = &[
     (E, E + 10_800, 300),
     (E + 3_600, E + 5_400, 15),
     (E + 9_000, E + 11_400, 45),
+    (E + 1_000, E + 3_000, 35),
 ];
 
 /// Sightline bugs this test exposes, as `(reference query, what is wrong)`. The
@@ -157,6 +158,7 @@ fn generated_queries_match_reference_prometheus() {
 
     let mut compared = 0usize;
     let mut passed = 0usize;
+    let (mut with_data, mut both_empty, mut both_errors) = (0usize, 0usize, 0usize);
     let mut excluded: BTreeMap<&str, usize> = BTreeMap::new();
     let mut known: BTreeMap<&str, usize> = BTreeMap::new();
     let mut failures: Vec<String> = Vec::new();
@@ -164,6 +166,26 @@ fn generated_queries_match_reference_prometheus() {
         let c = &all[o.case];
         if let Some(ex) = exclusion(c) {
             *excluded.entry(ex.name).or_default() += 1;
+            // The reference must behave as the exclusion's reason says.
+            let justified = match (&o.want, ex.reference) {
+                (_, Reference::Avoided) => false,
+                (Ok(Answer::Error { .. }), Reference::Error) => true,
+                (Ok(Answer::Data { series, .. }), Reference::Empty) => series.is_empty(),
+                (Ok(Answer::Data { series, .. }), Reference::KeepsName) => {
+                    series.iter().all(|s| s.labels.contains("__name__="))
+                }
+                _ => false,
+            };
+            if !justified {
+                failures.push(format!(
+                    "{} [{}]: excluded as {} but the reference does not behave as stated ({:?}): {}",
+                    c.prom,
+                    o.eval,
+                    ex.name,
+                    ex.reference,
+                    o.want.as_ref().map(render).unwrap_or_else(|e| e.clone())
+                ));
+            }
             // Not compared, but Sightline must still answer with a valid envelope.
             if let Err(e) = &o.got {
                 failures.push(format!(
@@ -181,7 +203,14 @@ fn generated_queries_match_reference_prometheus() {
                 .map(|d| format!("{d}\n    want: {}\n    got:  {}", render(w), render(g))),
         };
         match problem {
-            None => passed += 1,
+            None => {
+                passed += 1;
+                match &o.want {
+                    Ok(Answer::Error { .. }) => both_errors += 1,
+                    Ok(Answer::Data { series, .. }) if series.is_empty() => both_empty += 1,
+                    _ => with_data += 1,
+                }
+            }
             Some(p) => {
                 if let Some((_, bug)) = KNOWN_BUGS.iter().find(|(q, _)| *q == c.prom) {
                     *known.entry(bug).or_default() += 1;
@@ -212,6 +241,9 @@ fn generated_queries_match_reference_prometheus() {
         known.values().sum::<usize>(),
         failures.len()
     );
+    println!(
+        "  of the passed: {with_data} with data, {both_empty} empty on both, {both_errors} refused by both"
+    );
     for ex in EXCLUSIONS {
         println!(
             "  excluded {:>4} [{}]: {}",
@@ -223,6 +255,11 @@ fn generated_queries_match_reference_prometheus() {
     for (bug, n) in &known {
         println!("  known bug ({n} evaluations): {bug}");
     }
+    // A broken load (no data on either side) must not pass as agreement.
+    assert!(
+        with_data * 10 >= compared * 7,
+        "only {with_data} of {compared} evaluations returned data: the comparison is vacuous"
+    );
     if !failures.is_empty() {
         let shown: Vec<&String> = failures.iter().take(60).collect();
         panic!(

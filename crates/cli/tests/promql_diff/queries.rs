@@ -2,7 +2,9 @@
 //! and the named 2.x-vs-3.x differences that exclude a query from comparison.
 //!
 //! Every duration used here is a multiple of 5 s (see `dataset`), so no sample sits
-//! on a range boundary.
+//! on a range boundary; a subquery nested inside another subquery is evaluated at
+//! multiples of the outer step, so its range must not be a multiple of its own step
+//! (e.g. `[605s:1m]`), or one of its steps would sit on its left boundary.
 
 /// One query to run on both servers.
 #[derive(Debug, Clone)]
@@ -38,6 +40,22 @@ pub struct Exclusion {
     pub reason: &'static str,
     /// Whether the (reference) query text is affected.
     pub applies: fn(&str) -> bool,
+    /// What the reference must answer to an excluded query, proving the stated
+    /// reason rather than hiding an unrelated difference.
+    pub reference: Reference,
+}
+
+/// The reference behaviour an exclusion predicts for the queries it excludes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reference {
+    /// Avoided by construction: nothing is excluded.
+    Avoided,
+    /// The reference refuses the query (unknown function, invalid name).
+    Error,
+    /// The reference answers with an empty result.
+    Empty,
+    /// The reference's result series keep `__name__`.
+    KeepsName,
 }
 
 /// Every known 2.42-vs-3.x difference the generated set touches. The set is kept
@@ -47,8 +65,11 @@ pub const EXCLUSIONS: &[Exclusion] = &[
         name: "left-open-ranges",
         reason: "3.x range selectors, subqueries and the lookback window are left-open (t-r, t], 2.x's are closed [t-r, t]; \
                  avoided by construction (samples at t ≡ 2 mod 5 s, every evaluation time ≡ 1 mod 5 s, every range, offset and step a \
-                 multiple of 5 s: no sample or subquery step lies on a boundary), so no query needs excluding",
+                 multiple of 5 s, and a subquery nested in another has a range that is no multiple of its step, \
+                 because its evaluation times are multiples of the outer step: no sample or subquery step lies on a \
+                 boundary), so no query needs excluding",
         applies: |_| false,
+        reference: Reference::Avoided,
     },
     Exclusion {
         name: "counter-start-extrapolation",
@@ -58,24 +79,28 @@ pub const EXCLUSIONS: &[Exclusion] = &[
                  avoided by construction (counters and buckets start at 0 or far above one interval's increase), \
                  so no query needs excluding",
         applies: |_| false,
+        reference: Reference::Avoided,
     },
     Exclusion {
         name: "atan2-keeps-name",
         reason: "2.42 keeps __name__ on `atan2` results (atan2 is missing from its list of name-dropping operators); \
                  3.x drops it like every other arithmetic operator",
         applies: |q| q.contains(" atan2 ") && q.contains("diff_"),
+        reference: Reference::KeepsName,
     },
     Exclusion {
         name: "holt_winters-renamed",
         reason: "holt_winters was renamed double_exponential_smoothing in 3.0; compared by sending holt_winters to Prometheus \
                  and double_exponential_smoothing to Sightline, so nothing is excluded",
         applies: |_| false,
+        reference: Reference::Avoided,
     },
     Exclusion {
         name: "histogram_fraction-classic",
         reason: "in 2.42 histogram_fraction evaluates native histograms only (classic bucket series yield nothing); \
                  3.x also evaluates classic `le` buckets",
         applies: |q| q.contains("histogram_fraction("),
+        reference: Reference::Empty,
     },
     Exclusion {
         name: "functions-after-2.42",
@@ -96,18 +121,21 @@ pub const EXCLUSIONS: &[Exclusion] = &[
             .iter()
             .any(|f| q.contains(f))
         },
+        reference: Reference::Error,
     },
     Exclusion {
         name: "utf8-label-names",
         reason: "3.x accepts any UTF-8 label name (e.g. as label_replace's destination); 2.x rejects names outside \
                  [a-zA-Z_][a-zA-Z0-9_]*",
         applies: |q| q.contains("\"1bad\"") || q.contains("\"bad-name\""),
+        reference: Reference::Error,
     },
     Exclusion {
         name: "regex-dot-newline",
         reason: "3.x regex `.` also matches a newline, 2.x's does not; the dataset has no label value with a newline, \
                  so no query needs excluding",
         applies: |_| false,
+        reference: Reference::Avoided,
     },
 ];
 
@@ -494,6 +522,78 @@ pub fn cases() -> Vec<Case> {
         "diff_temperature_celsius{}",
         "{job=~\".*\"}",
         "quantile_over_time(0.5, diff_temperature_celsius)",
+    ] {
+        q(e.to_string());
+    }
+    // Selectors and matchers.
+    for e in [
+        "{__name__=~\"diff_(temperature|queue).*\", job!~\"w.*\"}",
+        "{__name__=~\"diff_.*_total\"}",
+        "diff_http_requests_total{method=~\"get\"}",
+        "diff_temperature_celsius{zone=~\"\"}",
+        "diff_gappy_gauge{zone=\"\"}",
+        "diff_build_info{path=~\".*\\\"main\\\".*\"}",
+        "diff_build_info{path=\"C:\\\\srv \\\"main\\\" é\"}",
+        "diff_http_requests_total{code!=\"200\", method!~\"P.*\", instance=~\"b.*\"}",
+        "sum by (__name__) ({__name__=~\"diff_(queue|gappy).*\"})",
+        "count by (__name__) ({__name__=~\"diff_request_duration_seconds.*\"})",
+        "label_replace(diff_queue_depth, \"__name__\", \"renamed_$1\", \"job\", \"(.*)\")",
+    ] {
+        q(e.to_string());
+    }
+    // Literals and precedence.
+    for e in [
+        "0x1f",
+        "1e3",
+        ".5",
+        "Inf",
+        "-Inf",
+        "NaN",
+        "-2 ^ 2",
+        "2 * 3 % 4 + 1",
+        "(2 + 3) * -1",
+        "1 - - 1",
+        "+5",
+        "1 < bool 2 == bool 1",
+        "2 ^ -1",
+    ] {
+        q(e.to_string());
+    }
+    // Compositions.
+    for e in [
+        "max_over_time(deriv(rate(diff_http_requests_total[5m])[605s:1m])[30m:5m] offset 5m)",
+        "predict_linear(sum(diff_temperature_celsius)[30m:1m], 3600)",
+        "rate(diff_http_requests_total[5m]) > bool 1",
+        "absent_over_time(diff_gappy_gauge{instance=\"holes\"}[10m] offset 5m)",
+        "sum(diff_temperature_celsius) > bool scalar(avg(diff_temperature_celsius))",
+        "sum(nonexistent)",
+        "count(nonexistent)",
+        "avg(nonexistent) or vector(0)",
+        "round(rate(diff_http_requests_total[5m]), 0.001)",
+        "changes(diff_gappy_gauge[1h])",
+        "deriv(diff_gappy_gauge[17m])",
+        "idelta(diff_queue_depth[1m])",
+        "stddev_over_time(diff_queue_depth[17m])",
+        "last_over_time(diff_gappy_gauge[30m])",
+        "irate(diff_jobs_processed_total[5m])",
+        "rate(diff_temperature_celsius[5m])",
+        "histogram_quantile(0.5, rate(diff_request_duration_seconds_bucket{le!=\"+Inf\"}[5m]))",
+        "sort_desc(topk(3, rate(diff_http_requests_total[5m])))",
+        "bottomk(1, -diff_temperature_celsius)",
+        "vector(1) + on() group_left diff_queue_depth",
+        "sum(rate(diff_http_requests_total[5m] offset -10m))",
+        "quantile by (job) (NaN, diff_temperature_celsius)",
+        "topk by (job) (2, sum by (job, instance, code) (rate(diff_http_requests_total[5m])))",
+        "count_values(\"code\", rate(diff_http_requests_total[5m]) > 1000)",
+        "sum without (method, code) (rate(diff_http_requests_total[5m])) / ignoring(zone) group_right avg by (job, instance, zone) (diff_temperature_celsius)",
+        "diff_request_duration_seconds_bucket / ignoring(le) group_left diff_request_duration_seconds_count",
+        "max by (job) (rate(diff_http_requests_total[5m])) == bool on(job) group_left max by (job) (rate(diff_http_requests_total[5m]))",
+        "timestamp(rate(diff_http_requests_total[5m]))",
+        "day_of_week(diff_queue_depth @ 1700003601)",
+        "diff_queue_depth @ end() - diff_queue_depth @ start()",
+        "sum_over_time((diff_queue_depth > 5)[30m:1m])",
+        "group by (job) (diff_queue_depth)",
+        "stdvar without () (diff_temperature_celsius)",
     ] {
         q(e.to_string());
     }
