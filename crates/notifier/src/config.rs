@@ -78,6 +78,10 @@ pub struct Config {
     /// Deprecated spelling of `time_intervals`, still accepted.
     #[serde(default)]
     pub mute_time_intervals: Vec<TimeIntervalConfig>,
+    /// Directory relative file paths (`*_file`, `templates`) are resolved against:
+    /// the configuration file's directory, set by the loaders.
+    #[serde(skip)]
+    pub base_dir: Option<PathBuf>,
 }
 
 /// `global:`.
@@ -468,7 +472,7 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 /// Parses and validates configuration text; `file` names it in errors.
 pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
     let de = serde_yaml::Deserializer::from_str(text);
-    let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let loc = inner.location();
@@ -506,16 +510,22 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
             message,
         }
     })?;
-    crate::compiled::Compiled::build(&cfg, file.parent()).map_err(|(path, needle, message)| {
-        let (line, column) = locate(text, &needle);
-        ConfigError {
-            file: file.to_path_buf(),
-            line,
-            column,
-            path: Some(path),
-            message,
-        }
-    })?;
+    cfg.base_dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf);
+    crate::compiled::Compiled::build(&cfg, cfg.base_dir.as_deref()).map_err(
+        |(path, needle, message)| {
+            let (line, column) = locate(text, &needle);
+            ConfigError {
+                file: file.to_path_buf(),
+                line,
+                column,
+                path: Some(path),
+                message,
+            }
+        },
+    )?;
     Ok(cfg)
 }
 

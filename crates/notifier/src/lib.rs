@@ -79,7 +79,8 @@ pub fn matchers_string(l: &Labels) -> String {
 }
 
 fn compile(cfg: &Config) -> Result<Compiled, Error> {
-    Compiled::build(cfg, None).map_err(|(path, _, msg)| Error::Config(format!("{path}: {msg}")))
+    Compiled::build(cfg, cfg.base_dir.as_deref())
+        .map_err(|(path, _, msg)| Error::Config(format!("{path}: {msg}")))
 }
 
 /// The running notifier.

@@ -246,4 +246,21 @@ async fn amtool_works_against_the_api() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     let (ok, out, _) = amtool(&base, &["alert", "query"]).await;
     assert!(ok && out.contains("DiskFull"));
+    let (ok, _, err) = amtool(
+        &base,
+        &[
+            "alert",
+            "add",
+            "alertname=FromAmtool",
+            "severity=info",
+            "--annotation=summary=added",
+        ],
+    )
+    .await;
+    assert!(ok, "alert add: {err}");
+    let (ok, out, _) = amtool(&base, &["alert", "query", "alertname=FromAmtool"]).await;
+    assert!(
+        ok && out.contains("FromAmtool") && out.contains("added"),
+        "{out}"
+    );
 }

@@ -295,3 +295,55 @@ async fn bad_state_and_bad_alerts_are_reported() {
         .collect();
     assert_eq!(names, ["Good"]);
 }
+
+#[tokio::test]
+async fn template_files_and_secret_files_resolve_next_to_the_config() {
+    let (slack, pd) = (slack().await, pagerduty().await);
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir_all(conf.join("templates")).unwrap();
+    std::fs::write(
+        conf.join("templates/custom.tmpl"),
+        "{{ define \"my.title\" }}[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} on {{ .CommonLabels.instance }}{{ end }}",
+    )
+    .unwrap();
+    std::fs::write(conf.join("pd.key"), format!("{ROUTING_KEY}\n")).unwrap();
+    std::fs::write(conf.join("slack.url"), slack.url("/hook")).unwrap();
+    let file = conf.join("alertmanager.yml");
+    std::fs::write(
+        &file,
+        format!(
+            "templates: ['templates/*.tmpl']\nroute:\n  receiver: x\n  group_wait: 10ms\nreceivers:\n  - name: x\n    slack_configs:\n      - api_url_file: slack.url\n        title: '{{{{ template \"my.title\" . }}}}'\n    pagerduty_configs:\n      - routing_key_file: pd.key\n        url: {}\n",
+            pd.url("/v2/enqueue")
+        ),
+    )
+    .unwrap();
+    let cfg = sightline_notifier::load_file(&file).unwrap();
+    let n = Notifier::start(cfg, dir.path().join("state"), "http://c").unwrap();
+    n.submit(vec![alert("Down", &[("instance", "db1")])])
+        .unwrap();
+    wait_for("slack", Duration::from_secs(5), || {
+        slack.rec.accepted().len() == 1
+    })
+    .await;
+    wait_for("pd", Duration::from_secs(5), || {
+        pd.rec.accepted().len() == 1
+    })
+    .await;
+    assert_eq!(
+        slack.rec.accepted()[0]["attachments"][0]["title"],
+        "[FIRING] Down on db1"
+    );
+    assert_eq!(pd.rec.accepted()[0]["routing_key"], ROUTING_KEY);
+    // A template file with an unsupported construct is refused at load time.
+    std::fs::write(
+        conf.join("templates/bad.tmpl"),
+        "{{ define \"b\" }}{{ humanize 1 }}{{ end }}",
+    )
+    .unwrap();
+    let e = sightline_notifier::load_file(&file).unwrap_err();
+    assert!(
+        e.to_string().contains("bad.tmpl") && e.to_string().contains("not defined"),
+        "{e}"
+    );
+}
