@@ -58,7 +58,10 @@ pub fn needs_update(
     if send_resolved && resolved.iter().any(|r| !e.was_resolved(*r)) {
         return true;
     }
-    e.timestamp + chrono::Duration::from_std(repeat).unwrap_or(chrono::Duration::MAX) <= now
+    chrono::Duration::from_std(repeat)
+        .ok()
+        .and_then(|d| e.timestamp.checked_add_signed(d))
+        .is_some_and(|due| due <= now)
 }
 
 /// All entries, keyed by group and integration.

@@ -165,18 +165,20 @@ fn compile(
         Some(g) if g.iter().any(|l| l == "...") => GroupBy::All,
         Some(g) => GroupBy::Labels(g.clone()),
     };
+    // Durations beyond ten years are clamped so timer arithmetic cannot overflow.
+    const MAX: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
     let timers = Timers {
         group_wait: cfg
             .group_wait
-            .map(|d| d.0)
+            .map(|d| d.0.min(MAX))
             .unwrap_or(parent.timers.group_wait),
         group_interval: cfg
             .group_interval
-            .map(|d| d.0)
+            .map(|d| d.0.min(MAX))
             .unwrap_or(parent.timers.group_interval),
         repeat_interval: cfg
             .repeat_interval
-            .map(|d| d.0)
+            .map(|d| d.0.min(MAX))
             .unwrap_or(parent.timers.repeat_interval),
     };
     let mut route = Route {

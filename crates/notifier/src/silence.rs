@@ -267,7 +267,12 @@ impl Silences {
     /// Drops silences expired for longer than `retention`.
     pub fn gc(&mut self, now: DateTime<Utc>, retention: chrono::Duration) -> usize {
         let before = self.map.len();
-        self.map.retain(|_, e| e.silence.ends_at + retention > now);
+        self.map.retain(|_, e| {
+            e.silence
+                .ends_at
+                .checked_add_signed(retention)
+                .is_none_or(|t| t > now)
+        });
         before - self.map.len()
     }
 

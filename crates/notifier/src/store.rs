@@ -33,8 +33,10 @@ impl Store {
         if alert.ends_at.is_none() {
             alert.timeout = true;
             alert.ends_at = Some(
-                now + chrono::Duration::from_std(resolve_timeout)
-                    .unwrap_or(chrono::Duration::minutes(5)),
+                chrono::Duration::from_std(resolve_timeout)
+                    .ok()
+                    .and_then(|d| now.checked_add_signed(d))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
             );
         }
         let fp = alert.fingerprint();

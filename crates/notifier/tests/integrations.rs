@@ -347,3 +347,16 @@ async fn template_files_and_secret_files_resolve_next_to_the_config() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn absurd_durations_do_not_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = start(
+        "global:\n  resolve_timeout: 100000y\nroute:\n  receiver: x\n  group_wait: 100000y\n  group_interval: 100000y\n  repeat_interval: 100000y\nreceivers: [{name: x}]\n",
+        dir.path(),
+    );
+    n.submit(vec![alert("Forever", &[])]).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(n.alerts().len(), 1);
+    assert!(n.alerts()[0].alert.ends_at.is_some());
+}
