@@ -74,6 +74,9 @@ impl Zone {
         };
         let [_, _, _, timecnt, typecnt, _] = c;
         let tsize = if wide { 8 } else { 4 };
+        if b.len() < base + 44 + timecnt * (tsize + 1) + typecnt * 6 {
+            return Err(bad());
+        }
         let mut at = base + 44;
         let mut transitions = Vec::with_capacity(timecnt);
         for i in 0..timecnt {
