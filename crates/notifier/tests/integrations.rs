@@ -360,3 +360,76 @@ async fn absurd_durations_do_not_overflow() {
     assert_eq!(n.alerts().len(), 1);
     assert!(n.alerts()[0].alert.ends_at.is_some());
 }
+
+#[tokio::test]
+async fn slack_is_paced_per_webhook_after_a_burst() {
+    let slack = slack().await;
+    let dir = tempfile::tempdir().unwrap();
+    let n = start(
+        &format!(
+            "route:\n  receiver: s\n  group_by: [alertname]\n  group_wait: 10ms\n  group_interval: 1h\nreceivers:\n  - name: s\n    slack_configs:\n      - api_url: {}\n",
+            slack.url("/hook")
+        ),
+        dir.path(),
+    );
+    let t0 = std::time::Instant::now();
+    n.submit((0..5).map(|i| alert(&format!("A{i}"), &[])).collect())
+        .unwrap();
+    wait_for("burst", Duration::from_secs(5), || {
+        slack.rec.accepted().len() >= 3
+    })
+    .await;
+    let burst = t0.elapsed();
+    assert!(
+        burst < Duration::from_millis(900),
+        "burst of 3 is immediate: {burst:?}"
+    );
+    wait_for("all", Duration::from_secs(10), || {
+        slack.rec.accepted().len() == 5
+    })
+    .await;
+    // Two messages beyond the burst at 1/s.
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1800),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn ten_thousand_alerts_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = start(
+        "route:\n  receiver: x\n  group_by: [job]\nreceivers: [{name: x}]\n",
+        dir.path(),
+    );
+    let addr = serve(n.router()).await;
+    let body: Vec<Value> = (0..10_000)
+        .map(|i| json!({"labels": {"alertname": "Load", "job": format!("j{}", i % 50), "instance": format!("i{i}")}}))
+        .collect();
+    let t0 = std::time::Instant::now();
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/api/v2/alerts"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ingest = t0.elapsed();
+    let list: Value = reqwest::get(format!("http://{addr}/api/v2/alerts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 10_000);
+    let groups: Value = reqwest::get(format!("http://{addr}/api/v2/alerts/groups"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(groups.as_array().unwrap().len(), 50);
+    assert!(ingest < Duration::from_secs(10), "{ingest:?}");
+    eprintln!("10k alerts: ingest {ingest:?}, total {:?}", t0.elapsed());
+}
