@@ -14,6 +14,9 @@ pub struct Series {
     pub labels: String,
     /// Timestamps in seconds and values.
     pub points: Vec<(f64, f64)>,
+    /// The same points as sent: the JSON timestamp and the value string, so that
+    /// equal values must also be formatted identically (`"1e-05"` vs `"0.00001"`).
+    pub raw: Vec<(String, String)>,
 }
 
 /// One server's answer to a query.
@@ -70,6 +73,10 @@ fn point(p: &serde_json::Value) -> Result<(f64, f64), String> {
     Ok((t, parse_value(&p[1])?))
 }
 
+fn raw(p: &serde_json::Value) -> (String, String) {
+    (p[0].to_string(), p[1].as_str().unwrap_or("").to_string())
+}
+
 /// Parses an HTTP response of `/api/v1/query` or `/api/v1/query_range`.
 pub fn parse_answer(status: u16, body: &str) -> Result<Answer, String> {
     let v: serde_json::Value = serde_json::from_str(body)
@@ -97,6 +104,7 @@ pub fn parse_answer(status: u16, body: &str) -> Result<Answer, String> {
                 series.push(Series {
                     labels: canonical_labels(&s["metric"])?,
                     points: vec![point(&s["value"])?],
+                    raw: vec![raw(&s["value"])],
                 });
             }
         }
@@ -108,16 +116,19 @@ pub fn parse_answer(status: u16, body: &str) -> Result<Answer, String> {
                 series.push(Series {
                     labels: canonical_labels(&s["metric"])?,
                     points: pts.iter().map(point).collect::<Result<_, _>>()?,
+                    raw: pts.iter().map(raw).collect(),
                 });
             }
         }
         "scalar" => series.push(Series {
             labels: String::new(),
             points: vec![point(result)?],
+            raw: vec![raw(result)],
         }),
         "string" => series.push(Series {
             labels: result[1].as_str().unwrap_or("").to_string(),
             points: vec![(result[0].as_f64().unwrap_or(f64::NAN), 0.0)],
+            raw: vec![(result[0].to_string(), String::new())],
         }),
         other => return Err(format!("unknown resultType {other:?}")),
     }
@@ -143,8 +154,71 @@ pub fn values_match(a: f64, b: f64) -> bool {
 }
 
 /// `None` when `want` (the reference) and `got` agree; otherwise where they first
-/// differ. Series order matters only when `ordered` (results of `sort`, `sort_desc`).
+/// differ. With `ordered` (results of `sort`, `sort_desc`) the values must also come
+/// in the same order; the order among equal values (NaNs included) is unspecified
+/// in Prometheus, so series with equal values may be permuted.
 pub fn diff(want: &Answer, got: &Answer, ordered: bool) -> Option<String> {
+    if let Some(d) = diff_unordered(want, got) {
+        return Some(d);
+    }
+    if let (Answer::Data { series: a, .. }, Answer::Data { series: b, .. }) = (want, got) {
+        if ordered {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                let (vx, vy) = (x.points.first(), y.points.first());
+                if let (Some(p), Some(q)) = (vx, vy) {
+                    if !values_match(p.1, q.1) {
+                        return Some(format!(
+                            "order: position {i} holds {} = {} vs {} = {}",
+                            x.labels, p.1, y.labels, q.1
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// True when two answers of a top-level `topk`/`bottomk` select the same values at
+/// every timestamp. Which of several series with equal values (NaNs included) is
+/// kept at the cut-off is unspecified in Prometheus; the values are not.
+pub fn same_selection(want: &Answer, got: &Answer) -> bool {
+    let by_time = |series: &[Series]| {
+        let mut m: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+        for s in series {
+            for p in &s.points {
+                m.entry(p.0.to_bits()).or_default().push(p.1);
+            }
+        }
+        for v in m.values_mut() {
+            v.sort_by(|a, b| a.total_cmp(b));
+        }
+        m
+    };
+    match (want, got) {
+        (
+            Answer::Data {
+                result_type: ta,
+                series: a,
+            },
+            Answer::Data {
+                result_type: tb,
+                series: b,
+            },
+        ) if ta == tb => {
+            let (ma, mb) = (by_time(a), by_time(b));
+            ma.len() == mb.len()
+                && ma.iter().zip(&mb).all(|((ka, va), (kb, vb))| {
+                    ka == kb
+                        && va.len() == vb.len()
+                        && va.iter().zip(vb).all(|(x, y)| values_match(*x, *y))
+                })
+        }
+        _ => false,
+    }
+}
+
+fn diff_unordered(want: &Answer, got: &Answer) -> Option<String> {
     match (want, got) {
         (
             Answer::Error {
@@ -174,10 +248,8 @@ pub fn diff(want: &Answer, got: &Answer, ordered: bool) -> Option<String> {
                 return Some(format!("resultType {ta} vs {tb}"));
             }
             let (mut a, mut b) = (sa.clone(), sb.clone());
-            if !ordered {
-                a.sort_by(|x, y| x.labels.cmp(&y.labels));
-                b.sort_by(|x, y| x.labels.cmp(&y.labels));
-            }
+            a.sort_by(|x, y| x.labels.cmp(&y.labels));
+            b.sort_by(|x, y| x.labels.cmp(&y.labels));
             let la: Vec<&str> = a.iter().map(|s| s.labels.as_str()).collect();
             let lb: Vec<&str> = b.iter().map(|s| s.labels.as_str()).collect();
             if la != lb {

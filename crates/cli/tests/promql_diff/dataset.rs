@@ -248,6 +248,26 @@ pub fn openmetrics() -> String {
         }
     }
 
+    // Extreme values: formatting and overflow edge cases.
+    out.push_str("# HELP diff_extreme Edge-case values.\n# TYPE diff_extreme gauge\n");
+    for (kind, v) in [
+        ("tiny", "1e-300"),
+        ("denormal", "5e-324"),
+        ("huge", "1.7976931348623157e308"),
+        ("big", "1e21"),
+        ("long", "123456789012345680000"),
+        ("sum", "0.30000000000000004"),
+        ("third", "0.3333333333333333"),
+        ("negzero", "-0"),
+        ("micro", "0.0000001"),
+        ("neg", "-12345.678"),
+    ] {
+        let l = labels(&[("kind", kind)]);
+        for i in 0..POINTS {
+            writeln!(out, "diff_extreme{l} {v} {}", ts(i)).unwrap();
+        }
+    }
+
     // A constant info-style gauge whose label values need escaping.
     out.push_str("# HELP diff_build_info Build information.\n# TYPE diff_build_info gauge\n");
     let l = labels(&[

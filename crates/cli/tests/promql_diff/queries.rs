@@ -29,6 +29,12 @@ impl Case {
     pub fn ordered(&self) -> bool {
         self.prom.starts_with("sort(") || self.prom.starts_with("sort_desc(")
     }
+
+    /// True for a top-level `topk`/`bottomk`, whose choice among equal values at
+    /// the cut-off is unspecified.
+    pub fn selects(&self) -> bool {
+        self.prom.starts_with("topk") || self.prom.starts_with("bottomk")
+    }
 }
 
 /// A known, documented difference between Debian's Prometheus 2.42 and the
@@ -594,6 +600,42 @@ pub fn cases() -> Vec<Case> {
         "sum_over_time((diff_queue_depth > 5)[30m:1m])",
         "group by (job) (diff_queue_depth)",
         "stdvar without () (diff_temperature_celsius)",
+    ] {
+        q(e.to_string());
+    }
+    // Edge cases: extreme values, NaN ordering, regex dialects, Go template expansion.
+    for e in [
+        "diff_extreme",
+        "diff_extreme * 10",
+        "-diff_extreme",
+        "diff_extreme / 1e300",
+        "sum(diff_extreme)",
+        "avg(diff_extreme)",
+        "stddev(diff_extreme{kind!~\"huge|big|long\"})",
+        "count_values(\"v\", diff_extreme)",
+        "count_values(\"v\", diff_temperature_celsius / 1e6)",
+        "0 * -1",
+        "diff_extreme{kind=\"negzero\"} * -1",
+        "sort(ln(diff_temperature_celsius))",
+        "sort_desc(ln(diff_temperature_celsius))",
+        "topk(3, ln(diff_temperature_celsius))",
+        "bottomk(3, ln(diff_temperature_celsius))",
+        "quantile(0.5, ln(diff_temperature_celsius))",
+        "max(ln(diff_temperature_celsius))",
+        "min by (zone) (ln(diff_temperature_celsius))",
+        "avg(ln(diff_temperature_celsius))",
+        "max_over_time(ln(diff_temperature_celsius)[10m:1m])",
+        "diff_temperature_celsius{job=~\"(?i)API\"}",
+        "diff_http_requests_total{code=~\"\\\\d00\"}",
+        "diff_queue_depth{instance=~\"[[:alpha:]]:9100\"}",
+        "diff_queue_depth{instance=~\"a|\"}",
+        "diff_queue_depth{instance!~\"\"}",
+        "label_replace(diff_temperature_celsius, \"foo\", \"matched\", \"instance\", \"a\")",
+        "label_replace(diff_temperature_celsius, \"foo\", \"$host\", \"instance\", \"(?P<host>.*):.*\")",
+        "label_replace(diff_temperature_celsius, \"foo\", \"$1x\", \"instance\", \"(.*):.*\")",
+        "label_replace(diff_temperature_celsius, \"foo\", \"$$1 ${1}\", \"instance\", \"(.*):.*\")",
+        "label_replace(diff_temperature_celsius, \"foo\", \"$2\", \"instance\", \"(.*):.*\")",
+        "label_join(diff_build_info, \"all\", \", \", \"path\", \"version\", \"job\")",
     ] {
         q(e.to_string());
     }
