@@ -10,4 +10,5 @@ pub mod locate;
 pub mod manager;
 pub mod memdb;
 pub mod metrics;
+pub mod slo;
 pub mod template;
