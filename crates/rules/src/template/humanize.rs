@@ -60,7 +60,13 @@ pub fn humanize_duration(mut v: f64) -> String {
     if v.abs() >= 1.0 {
         let sign = if v < 0.0 { "-" } else { "" };
         v = v.abs();
-        let d = v as i64;
+        // Go's int64(v) on amd64 yields math.MinInt64 when v overflows; the
+        // remainders below then come out negative, exactly as Prometheus prints.
+        let d = if v >= 9.223_372_036_854_775_807e18 {
+            i64::MIN
+        } else {
+            v as i64
+        };
         let (secs, mins, hours, days) = (d % 60, (d / 60) % 60, (d / 3600) % 24, d / 86400);
         if days != 0 {
             return format!("{sign}{days}d {hours}h {mins}m {secs}s");
@@ -97,7 +103,10 @@ pub fn humanize_timestamp(v: f64) -> Result<String, String> {
     }
     let ns = v * 1e9;
     if !(-9.2e18..=9.2e18).contains(&ns) {
-        return Err(format!("{v} is out of range for a timestamp"));
+        return Err(format!(
+            "{} cannot be represented as a nanoseconds timestamp since it overflows int64",
+            format_g(v, None)
+        ));
     }
     let ms = (ns as i64) / 1_000_000;
     Ok(go_time_string(ms))
@@ -181,6 +190,7 @@ mod tests {
             (-60.0, "-1m 0s"),
             (-1.5, "-1.5s"),
             (f64::NAN, "NaN"),
+            (1e21, "-106751991167300d -15h -30m -8s"),
         ];
         for (v, want) in cases {
             assert_eq!(humanize_duration(*v), *want, "humanizeDuration({v})");
