@@ -62,7 +62,7 @@ pub fn humanize_duration(mut v: f64) -> String {
         v = v.abs();
         // Go's int64(v) on amd64 yields math.MinInt64 when v overflows; the
         // remainders below then come out negative, exactly as Prometheus prints.
-        let d = if v >= 9.223_372_036_854_775_807e18 {
+        let d = if v >= i64::MAX as f64 {
             i64::MIN
         } else {
             v as i64
