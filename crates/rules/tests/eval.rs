@@ -379,3 +379,34 @@ fn alignment_is_stable_per_group() {
     }
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn query_offset_shifts_evaluation_time() {
+    let db = MemDb::new();
+    let m = l(&[("__name__", "m")]);
+    db.add(
+        m.clone(),
+        [
+            Sample::new(0, 1.0),
+            Sample::new(60 * S, 2.0),
+            Sample::new(120 * S, 3.0),
+        ],
+    );
+    let yaml = "groups:\n  - name: g\n    query_offset: 1m\n    rules:\n      - record: m2\n        expr: m * 10\n";
+    let opts = RuleOptions::default();
+    let mut g = group(yaml, &opts, false);
+    let (engine, sender) = (Engine::default(), Capture::default());
+    let env = Env {
+        engine: &engine,
+        db: &db,
+        sink: &db,
+        sender: &sender,
+        opts: &opts,
+    };
+    g.eval(&env, 120 * S);
+    // Evaluated (and stamped) one minute in the past: m was 2 at 60s.
+    assert_eq!(
+        series(&db, &l(&[("__name__", "m2")])),
+        vec![(60, Some(20.0))]
+    );
+}
