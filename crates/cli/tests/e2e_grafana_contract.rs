@@ -15,6 +15,7 @@ use promql_diff::compare::{diff, parse_answer};
 use promql_diff::dataset::G;
 use promql_diff::servers::{
     get, post_form, serve_exposition, start_pair, start_pair_scraping, Pair, Reply,
+    OPENMETRICS_FORMAT, TEXT_FORMAT,
 };
 use serde_json::Value;
 
@@ -158,11 +159,13 @@ fn query_range_as_grafana_sends_it() {
         let end = fmt_time(align(p.to, p.step));
         let step = fmt_time(p.step);
         for expr in EXPRS {
+            // With a query timeout configured on the datasource, Grafana adds it.
             let form = [
                 ("query", *expr),
                 ("start", start.as_str()),
                 ("end", end.as_str()),
                 ("step", step.as_str()),
+                ("timeout", "30s"),
             ];
             // Datasource HTTP method POST (the default), then GET.
             let (w, g) = both(&pair, |addr| {
@@ -351,6 +354,37 @@ fn label_and_series_lookups_as_grafana_sends_them() {
         let (w, g) = both(&pair, |addr| get(addr, &q, GRAFANA_HEADERS));
         assert_same_json(&format!("GET {q}"), &w, &g, &["$.data"]);
     }
+    // Several match[] at once (the label browser with several metrics selected),
+    // overlapping so the union must not repeat a series.
+    let form = [
+        ("match[]", "diff_queue_depth"),
+        ("match[]", "{__name__=~\"diff_queue.*|diff_build_info\"}"),
+        ("match[]", "diff_extreme{kind=~\"tiny|huge\"}"),
+        ("start", s),
+        ("end", e),
+    ];
+    let (w, g) = both(&pair, |addr| {
+        post_form(addr, "/api/v1/series", &form, GRAFANA_HEADERS)
+    });
+    assert_same_json("POST series with three match[]", &w, &g, &["$.data"]);
+    assert_eq!(w.1["data"].as_array().map(|a| a.len()), Some(7), "{}", w.1);
+    // A window with no data at all, and a selector matching nothing.
+    let (w, g) = both(&pair, |addr| {
+        get(
+            addr,
+            "/api/v1/series?match[]=diff_queue_depth&start=1600000000&end=1600003600",
+            GRAFANA_HEADERS,
+        )
+    });
+    assert_same_json("GET series outside the data", &w, &g, &[]);
+    let (w, g) = both(&pair, |addr| {
+        get(
+            addr,
+            &format!("/api/v1/label/job/values?match[]=nonexistent&start={s}&end={e}"),
+            GRAFANA_HEADERS,
+        )
+    });
+    assert_same_json("GET label values for nothing", &w, &g, &[]);
 }
 
 /// What the exporter both servers scrape serves: every metric type with HELP text
@@ -362,24 +396,41 @@ const EXPOSITION: &str = "# HELP exp_requests_total Requests \\\\ served\\n(all)
 # TYPE exp_untyped untyped\nexp_untyped 1\n\
 exp_no_metadata 3\n";
 
+/// An OpenMetrics exporter whose counter and buckets carry exemplars with their own
+/// timestamps (so both servers store identical exemplars whenever they scrape).
+const EXEMPLARS: &str = "# TYPE exo_requests counter\n# HELP exo_requests Requests with traces.\n\
+exo_requests_total{path=\"/a\"} 17 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"} 1 1700004000.5\n\
+exo_requests_total{path=\"/b\"} 3 # {trace_id=\"00f067aa0ba902b7\",span_id=\"b7ad6b7169203331\"} 2.5 1700005000\n\
+# TYPE exo_latency_seconds histogram\n# HELP exo_latency_seconds Latency with traces.\n\
+exo_latency_seconds_bucket{le=\"0.1\"} 4 # {trace_id=\"a1\"} 0.05 1700004500.25\n\
+exo_latency_seconds_bucket{le=\"1\"} 6 # {trace_id=\"a2\"} 0.7 1700006000\n\
+exo_latency_seconds_bucket{le=\"+Inf\"} 7 # {trace_id=\"a3\"} 4 1700007000\n\
+exo_latency_seconds_sum 6.2\nexo_latency_seconds_count 7\n# EOF\n";
+
 #[test]
 fn metadata_buildinfo_and_exemplars_as_grafana_asks() {
-    let target = serve_exposition(EXPOSITION);
-    let Some(pair) = start_pair_scraping(Some(&target)) else {
+    let targets = [
+        serve_exposition(EXPOSITION, TEXT_FORMAT),
+        serve_exposition(EXEMPLARS, OPENMETRICS_FORMAT),
+    ];
+    let Some(pair) = start_pair_scraping(&targets) else {
         return;
     };
     // Both must have scraped the exporter (Prometheus keeps metadata per target).
     let has_meta = |addr: &str| {
-        get(addr, "/api/v1/metadata?metric=exp_rpc_seconds", &[])
-            .map(|(_, b)| b.contains("summary"))
-            .unwrap_or(false)
+        ["exp_rpc_seconds", "exo_latency_seconds"].iter().all(|m| {
+            get(addr, &format!("/api/v1/metadata?metric={m}"), &[])
+                .map(|(_, b)| b.contains("\"type\""))
+                .unwrap_or(false)
+        })
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !(has_meta(&pair.prom_addr) && has_meta(pair.sightline_addr())) {
         assert!(
             std::time::Instant::now() < deadline,
-            "no metadata after 30 s of scraping\n{}",
-            pair.prom_log()
+            "no metadata after 30 s of scraping\nprometheus targets: {:?}\nsightline targets: {:?}",
+            get(&pair.prom_addr, "/api/v1/targets", &[]),
+            get(pair.sightline_addr(), "/api/v1/targets", &[]),
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
@@ -431,27 +482,33 @@ fn metadata_buildinfo_and_exemplars_as_grafana_asks() {
         );
     }
 
-    // Exemplars for the panel's query and range.
+    // Exemplars for a panel's queries and range, as Grafana's exemplar toggle asks.
     let (start, end) = (fmt_time(G as f64 + 1200.0), fmt_time(G as f64 + 9000.0));
-    let form = [
-        ("query", "rate(diff_http_requests_total[1m0s])"),
-        ("start", start.as_str()),
-        ("end", end.as_str()),
-    ];
-    let sl = post_form(
-        pair.sightline_addr(),
-        "/api/v1/query_exemplars",
-        &form,
-        GRAFANA_HEADERS,
-    )
-    .unwrap();
-    if sl.0 == 404 {
-        // Known gap: Sightline does not serve /api/v1/query_exemplars yet.
-        eprintln!("KNOWN GAP: /api/v1/query_exemplars answers 404 on Sightline; not compared");
-        return;
+    let mut seen = 0;
+    for query in [
+        "rate(exo_requests_total[1m0s])",
+        "histogram_quantile(0.9, sum by (le) (rate(exo_latency_seconds_bucket[1m0s])))",
+        "exo_requests_total{path=\"/b\"} + exo_latency_seconds_count",
+        "diff_temperature_celsius",
+    ] {
+        let form = [
+            ("query", query),
+            ("start", start.as_str()),
+            ("end", end.as_str()),
+        ];
+        let (w, g) = both(&pair, |addr| {
+            post_form(addr, "/api/v1/query_exemplars", &form, GRAFANA_HEADERS)
+        });
+        assert_same_json(
+            &format!("POST query_exemplars {query}"),
+            &w,
+            &g,
+            &["$.data"],
+        );
+        seen += w.1["data"].as_array().map_or(0, |a| a.len());
     }
-    let (w, g) = both(&pair, |addr| {
-        post_form(addr, "/api/v1/query_exemplars", &form, GRAFANA_HEADERS)
-    });
-    assert_same_json("POST query_exemplars", &w, &g, &["$.data"]);
+    assert!(
+        seen >= 5,
+        "the exemplar comparison must not be vacuous ({seen} series)"
+    );
 }

@@ -46,12 +46,13 @@ fn run(cmd: &mut Command, what: &str) -> String {
 /// Generates the dataset, loads it into both servers and starts them; `None` (with
 /// a message) when `prometheus` or `promtool` is not installed.
 pub fn start_pair() -> Option<Pair> {
-    start_pair_scraping(None)
+    start_pair_scraping(&[])
 }
 
-/// Like [`start_pair`], and both servers also scrape `target` (`host:port`) every
-/// second — the only way Prometheus learns metric metadata.
-pub fn start_pair_scraping(target: Option<&str>) -> Option<Pair> {
+/// Like [`start_pair`], and both servers also scrape `targets` (`host:port`) every
+/// second — the only way Prometheus learns metric metadata and exemplars
+/// (Prometheus runs with exemplar storage enabled).
+pub fn start_pair_scraping(targets: &[String]) -> Option<Pair> {
     if !have("prometheus", "reference PromQL engine") || !have("promtool", "reference backfill") {
         return None;
     }
@@ -68,11 +69,14 @@ pub fn start_pair_scraping(target: Option<&str>) -> Option<Pair> {
         "promtool tsdb create-blocks-from openmetrics",
     );
     let prom_cfg = tmp.path().join("prometheus.yml");
-    let scrape = match target {
-        Some(t) => format!(
-            "scrape_configs:\n  - job_name: exporter\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs: [{{targets: ['{t}']}}]\n"
-        ),
-        None => "scrape_configs: []\n".to_string(),
+    let scrape = if targets.is_empty() {
+        "scrape_configs: []\n".to_string()
+    } else {
+        let list: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
+        format!(
+            "scrape_configs:\n  - job_name: exporter\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs: [{{targets: [{}]}}]\n",
+            list.join(", ")
+        )
     };
     std::fs::write(&prom_cfg, format!("global: {{}}\n{scrape}")).unwrap();
     let port = free_port();
@@ -84,6 +88,7 @@ pub fn start_pair_scraping(target: Option<&str>) -> Option<Pair> {
             "--storage.tsdb.retention.time=100y".into(),
             format!("--web.listen-address=127.0.0.1:{port}"),
             "--log.level=warn".into(),
+            "--enable-feature=exemplar-storage".into(),
         ],
         tmp.path().join("prometheus.log"),
     );
@@ -142,9 +147,14 @@ pub fn post_form(addr: &str, path: &str, form: &[(&str, &str)], headers: &[(&str
     finish(req.send_form(form))
 }
 
-/// A minimal exporter on a free loopback port serving a fixed text exposition body
-/// (until the test process ends).
-pub fn serve_exposition(body: &'static str) -> String {
+/// The content type of Prometheus' text exposition format.
+pub const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The content type of OpenMetrics (which carries exemplars).
+pub const OPENMETRICS_FORMAT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// A minimal exporter on a free loopback port serving a fixed exposition body with
+/// the given content type (until the test process ends).
+pub fn serve_exposition(body: &'static str, content_type: &'static str) -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -161,7 +171,7 @@ pub fn serve_exposition(body: &'static str) -> String {
             }
             let _ = write!(
                 conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
