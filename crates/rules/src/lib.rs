@@ -1,6 +1,6 @@
 //! Prometheus-compatible rules and SLOs for Sightline.
 //!
-//! - [`file`]: rule files (`rule_files` globs), strict decoding and
+//! - [`file`](mod@file): rule files (`rule_files` globs), strict decoding and
 //!   `promtool check rules`-style validation with file:line errors
 //!   ([`file::check_files`]); [`locate`] maps YAML paths to lines.
 //! - [`template`]: alert templating (a Go `text/template` subset with
@@ -18,7 +18,7 @@
 //!   and live SLO status.
 //! - [`memdb`]: an in-memory store that is both sink and queryable, for tests
 //!   and dry runs.
-//! - [`metrics`]: self-metrics.
+//! - [`metrics`] holds the self-metrics.
 
 pub mod alert;
 pub mod api;
