@@ -86,6 +86,9 @@ impl<'a> Exec<'a> {
                             .enumerate()
                             .map(|(i, v)| (Val::Int(i as i64), v.clone()))
                             .collect(),
+                        Val::Int(n) if *n > MAX_STEPS as i64 => {
+                            return Err(format!("range over {n} is too large"))
+                        }
                         Val::Int(n) => (0..*n).map(|i| (Val::Int(i), Val::Int(i))).collect(),
                         Val::Nil => Vec::new(),
                         o => return Err(format!("range can't iterate over {o}")),

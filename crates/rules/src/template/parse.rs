@@ -333,7 +333,12 @@ fn lex_string(s: &str, line: usize) -> Result<(String, usize), ParseError> {
 struct Parser {
     items: std::vec::IntoIter<Item>,
     scopes: Vec<Vec<String>>,
+    depth: usize,
 }
+
+/// Deepest nesting of blocks and parentheses accepted, so hostile input cannot
+/// exhaust the stack.
+const MAX_DEPTH: usize = 100;
 
 enum End {
     Eof,
@@ -347,6 +352,7 @@ pub fn parse(src: &str, predefined: &[&str]) -> Result<Vec<Node>, ParseError> {
     let mut p = Parser {
         items: items.into_iter(),
         scopes: vec![predefined.iter().map(|s| s.to_string()).collect()],
+        depth: 0,
     };
     let (nodes, end) = p.list()?;
     match end {
@@ -402,6 +408,21 @@ impl Parser {
 
     /// Parses `if`/`range`/`with` after the keyword, including `else if` chains.
     fn control(&mut self, kw: &str, toks: &[Spanned], line: usize) -> Result<Node, ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(err(line, "template nested too deeply"));
+        }
+        let r = self.control_inner(kw, toks, line);
+        self.depth -= 1;
+        r
+    }
+
+    fn control_inner(
+        &mut self,
+        kw: &str,
+        toks: &[Spanned],
+        line: usize,
+    ) -> Result<Node, ParseError> {
         self.scopes.push(Vec::new());
         let pipe = self.pipeline(toks, line, kw == "range")?;
         if pipe.cmds.is_empty() {
@@ -584,6 +605,20 @@ impl Parser {
 
     /// Parses tokens up to the matching `)`; returns the pipeline and tokens used.
     fn sub_pipeline(&mut self, toks: &[Spanned], line: usize) -> Result<(Pipe, usize), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(err(line, "template nested too deeply"));
+        }
+        let r = self.sub_pipeline_inner(toks, line);
+        self.depth -= 1;
+        r
+    }
+
+    fn sub_pipeline_inner(
+        &mut self,
+        toks: &[Spanned],
+        line: usize,
+    ) -> Result<(Pipe, usize), ParseError> {
         let mut depth = 0usize;
         for (j, (t, _)) in toks.iter().enumerate() {
             match t {
@@ -649,6 +684,14 @@ mod tests {
         assert!(parse("{{ end }}", &[]).is_err());
         assert!(parse("{{ \"abc }}", &[]).is_err());
         assert!(parse("{{ 1 ", &[]).unwrap_err().msg.contains("unclosed"));
+    }
+
+    #[test]
+    fn hostile_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{{{{ {}1{} }}}}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(&deep, &[]).unwrap_err().msg.contains("too deeply"));
+        let ifs = "{{ if true }}".repeat(10_000);
+        assert!(parse(&ifs, &[]).unwrap_err().msg.contains("too deeply"));
     }
 
     #[test]
