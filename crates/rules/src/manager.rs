@@ -214,6 +214,20 @@ impl RuleManager {
     }
 }
 
+/// Everything a server loads: the groups of `rule_files` (globs, relative to
+/// `base`, the configuration file's directory) followed by the groups generated
+/// from `slos`. Errors are worded for a human and name file and line.
+pub fn load_groups(
+    rule_files: &[String],
+    base: Option<&std::path::Path>,
+    slos: &[crate::slo::SloConfig],
+) -> Result<Vec<GroupSpec>, Vec<String>> {
+    let mut groups = crate::file::load_globs(rule_files, base)
+        .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+    groups.extend(crate::slo::generate_groups(slos).map_err(|e| vec![e])?);
+    Ok(groups)
+}
+
 fn spawn(inner: &Arc<Inner>, rt: &tokio::runtime::Handle, h: &Arc<Handle>) {
     let (inner2, h2) = (inner.clone(), h.clone());
     let task = rt.spawn(run_group(inner2, h2));

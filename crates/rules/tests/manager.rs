@@ -112,3 +112,26 @@ async fn manager_schedules_reloads_and_renders_api_json() {
     assert!(mgr.rule_groups().is_empty());
     mgr.stop();
 }
+
+#[test]
+fn load_groups_combines_rule_files_and_slos() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.rules.yml"), RULES).unwrap();
+    let slos = sightline_rules::slo::parse_slo_file(
+        "slos:\n  - service: s\n    name: n\n    objective: 99.9\n    sli:\n      events:\n        error_query: sum(rate(e[{{.window}}]))\n        total_query: sum(rate(t[{{.window}}]))\n",
+    )
+    .unwrap();
+    let g = sightline_rules::manager::load_groups(&["*.rules.yml".into()], Some(dir.path()), &slos)
+        .unwrap();
+    let names: Vec<&str> = g.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["g", "slo:s:n:fast", "slo:s:n:slow"]);
+    std::fs::write(
+        dir.path().join("b.rules.yml"),
+        "groups:\n  - name: x\n    rules:\n      - record: r\n        expr: sum(\n",
+    )
+    .unwrap();
+    let e = sightline_rules::manager::load_groups(&["*.rules.yml".into()], Some(dir.path()), &slos)
+        .unwrap_err();
+    assert_eq!(e.len(), 1);
+    assert!(e[0].contains("b.rules.yml:5:9:"), "{e:?}");
+}
