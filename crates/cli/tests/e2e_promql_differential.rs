@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use common::encode;
-use promql_diff::compare::{diff, parse_answer, render, same_selection, Answer};
+use promql_diff::compare::{diff, diff_with, parse_answer, render, same_selection, Answer};
 use promql_diff::dataset::{E, STEP, T0};
 use promql_diff::queries::{cases, exclusion, Case, Reference, EXCLUSIONS};
 use promql_diff::servers::{get, post_form, start_pair, Reply};
@@ -45,11 +45,23 @@ const RANGES: &[(f64, f64, f64)] = &[
     ((E + 3_600) as f64, (E + 5_400) as f64, 15.0),
     ((E + 9_000) as f64, (E + 11_400) as f64, 45.0),
     ((E + 1_000) as f64 + 0.5, (E + 3_000) as f64, 35.0),
+    ((E + 5_000) as f64, (E + 5_000) as f64, 60.0),
+    ((E) as f64, (E + 10_800) as f64, 3_600.0),
 ];
 
 /// Sightline bugs this test exposes, as `(reference query, what is wrong)`. The
 /// cases still run; a mismatch on one of them is reported but does not fail.
 const KNOWN_BUGS: &[(&str, &str)] = &[];
+
+/// BUG (prom-api value formatting): Prometheus writes sample values with Go's
+/// `strconv.AppendFloat(…, 'e', -1, 64)` when `0 < |v| < 1e-6` or `|v| >= 1e21`
+/// (`"1e+21"`, `"4.860917763174426e-07"`, `"5e-324"`) and `'f'` otherwise; Sightline
+/// writes plain decimals everywhere (`"1000000000000000000000"`,
+/// `"0.0000004860917763174426"`). Answers whose only difference is this are counted
+/// as this known bug instead of failing.
+const BUG_EXPONENT_FORMAT: &str =
+    "prom-api writes values below 1e-6 or from 1e21 in magnitude in plain decimals; \
+     Prometheus uses exponent notation there (\"1e+21\", \"4.2e-07\")";
 
 #[derive(Clone, Copy, Debug)]
 enum Eval {
@@ -210,15 +222,20 @@ fn generated_queries_match_reference_prometheus() {
             continue;
         }
         compared += 1;
+        let ordered = c.ordered() && matches!(o.eval, Eval::Instant(_));
         let problem = match (&o.want, &o.got) {
             (Err(e), _) => Some(format!("reference answer unusable: {e}")),
             (_, Err(e)) => Some(format!("Sightline answer unusable: {e}")),
-            (Ok(w), Ok(g)) => match diff(w, g, c.ordered() && matches!(o.eval, Eval::Instant(_))) {
+            (Ok(w), Ok(g)) => match diff(w, g, ordered) {
                 None => None,
                 // topk/bottomk may keep a different one of several equal values.
                 Some(_) if c.selects() && same_selection(w, g) => {
                     tie_choices += 1;
                     None
+                }
+                Some(_) if diff_with(w, g, ordered, false).is_none() => {
+                    *known.entry(BUG_EXPONENT_FORMAT).or_default() += 1;
+                    continue;
                 }
                 Some(d) => Some(format!(
                     "{d}\n    want: {}\n    got:  {}",
@@ -281,22 +298,182 @@ fn generated_queries_match_reference_prometheus() {
     for (bug, n) in &known {
         println!("  known bug ({n} evaluations): {bug}");
     }
-    // A broken load (no data on either side) must not pass as agreement.
-    assert!(
-        with_data * 10 >= compared * 7,
-        "only {with_data} of {compared} evaluations returned data: the comparison is vacuous"
-    );
     if !failures.is_empty() {
         let shown: Vec<&String> = failures.iter().take(60).collect();
         panic!(
-            "{} unexplained mismatches (first {} shown):\n{}",
+            "{} unexplained mismatches (first {} shown; Sightline log at the end):\n{}\n--- Sightline log ---\n{}",
             failures.len(),
             shown.len(),
             shown
                 .iter()
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
-                .join("\n")
+                .join("\n"),
+            {
+                let log = pair.sightline.log_text();
+                log[log.len().saturating_sub(4000)..].to_string()
+            }
         );
     }
+    // A broken load (no data on either side) must not pass as agreement.
+    assert!(
+        with_data * 10 >= compared * 7,
+        "only {with_data} of {compared} evaluations returned data: the comparison is vacuous"
+    );
+}
+
+/// Query API parameter errors: both refuse with the same status and error type.
+#[test]
+fn query_parameter_errors_match_reference() {
+    let Some(pair) = start_pair() else {
+        return;
+    };
+    let t = E + 3_600;
+    let paths = [
+        format!(
+            "/api/v1/query_range?query=diff_queue_depth&start={}&end={t}&step=60",
+            t + 100
+        ),
+        format!(
+            "/api/v1/query_range?query=diff_queue_depth&start={t}&end={}&step=0",
+            t + 100
+        ),
+        format!(
+            "/api/v1/query_range?query=diff_queue_depth&start={t}&end={}&step=-5",
+            t + 100
+        ),
+        format!(
+            "/api/v1/query_range?query=diff_queue_depth&start={t}&end={}&step=0.5",
+            t + 10_800
+        ),
+        format!(
+            "/api/v1/query_range?query=diff_queue_depth&start={t}&end={}",
+            t + 100
+        ),
+        format!("/api/v1/query_range?query=diff_queue_depth&start=yesterday&end={t}&step=60"),
+        format!("/api/v1/query_range?start={t}&end={}&step=60", t + 100),
+        "/api/v1/query?query=diff_queue_depth&time=notatime".to_string(),
+        "/api/v1/query".to_string(),
+        "/api/v1/query?query=".to_string(),
+        format!("/api/v1/query?query=diff_queue_depth&time={t}&timeout=notaduration"),
+        format!("/api/v1/query?query=diff_queue_depth&time={t}&timeout=30s"),
+        format!(
+            "/api/v1/query_range?query=diff_queue_depth&start={t}&end={}&step=1m",
+            t + 600
+        ),
+        format!(
+            "/api/v1/query_range?query=diff_queue_depth&start={t}&end={}&step=60.5",
+            t + 600
+        ),
+        "/api/v1/query?query=diff_queue_depth&time=2023-11-14T23:13:21Z".to_string(),
+        "/api/v1/query?query=diff_queue_depth&time=2023-11-14T23:13:21.5%2B01:00".to_string(),
+    ];
+    let mut failures = Vec::new();
+    for path in &paths {
+        let want = answer(get(&pair.prom_addr, path, &[]));
+        let got = answer(get(pair.sightline_addr(), path, &[]));
+        let problem = match (&want, &got) {
+            (Ok(w), Ok(g)) => diff(w, g, false)
+                .map(|d| format!("{d}\n    want: {}\n    got:  {}", render(w), render(g))),
+            (w, g) => Some(format!("unusable answers: {w:?} / {g:?}")),
+        };
+        if let Some(p) = problem {
+            failures.push(format!("GET {path}: {p}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The oracle itself: every kind of difference the comparison must catch is caught,
+/// and only the tolerated ones (1e-9 relative, NaN = NaN, ties) pass.
+#[test]
+fn comparator_catches_each_kind_of_difference() {
+    let vector = |samples: &[(&str, &str)]| {
+        let result: Vec<String> = samples
+            .iter()
+            .map(|(l, v)| format!(r#"{{"metric":{{"a":"{l}"}},"value":[1700000001.5,"{v}"]}}"#))
+            .collect();
+        let body = format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
+            result.join(",")
+        );
+        parse_answer(200, &body).unwrap()
+    };
+    let base = vector(&[("x", "1"), ("y", "NaN"), ("z", "+Inf")]);
+    assert_eq!(diff(&base, &base, true), None);
+    // Tolerated: 1e-10 relative, and another order when not ordered.
+    assert_eq!(
+        diff(
+            &base,
+            &vector(&[("x", "1.0000000001"), ("y", "NaN"), ("z", "+Inf")]),
+            false
+        ),
+        None
+    );
+    assert_eq!(
+        diff(
+            &base,
+            &vector(&[("z", "+Inf"), ("x", "1"), ("y", "NaN")]),
+            false
+        ),
+        None
+    );
+    // Caught: values, NaN vs number, infinities, labels, series count, formatting, order.
+    for other in [
+        vector(&[("x", "1.00000001"), ("y", "NaN"), ("z", "+Inf")]),
+        vector(&[("x", "1"), ("y", "0"), ("z", "+Inf")]),
+        vector(&[("x", "1"), ("y", "NaN"), ("z", "-Inf")]),
+        vector(&[("x", "1"), ("w", "NaN"), ("z", "+Inf")]),
+        vector(&[("x", "1"), ("y", "NaN")]),
+        vector(&[("x", "1.0"), ("y", "NaN"), ("z", "+Inf")]),
+    ] {
+        assert!(diff(&base, &other, false).is_some(), "{other:?}");
+    }
+    assert!(diff(
+        &base,
+        &vector(&[("z", "+Inf"), ("x", "1"), ("y", "NaN")]),
+        true
+    )
+    .is_some());
+    // Equal values may be permuted even in sorted results.
+    let nans = vector(&[("x", "1"), ("y", "NaN"), ("z", "NaN")]);
+    assert_eq!(
+        diff(
+            &nans,
+            &vector(&[("x", "1"), ("z", "NaN"), ("y", "NaN")]),
+            true
+        ),
+        None
+    );
+    // topk's choice among equal values is free, its values are not.
+    let top = vector(&[("x", "3"), ("y", "NaN")]);
+    assert!(same_selection(&top, &vector(&[("x", "3"), ("z", "NaN")])));
+    assert!(!same_selection(&top, &vector(&[("x", "3"), ("z", "2")])));
+    // Timestamps as written, result types, and error types.
+    let at = |t: &str| {
+        parse_answer(
+            200,
+            &format!(
+                r#"{{"status":"success","data":{{"resultType":"scalar","result":[{t},"1"]}}}}"#
+            ),
+        )
+        .unwrap()
+    };
+    assert_eq!(diff(&at("1700000001"), &at("1700000001"), false), None);
+    assert!(diff(&at("1700000001"), &at("1700000001.0"), false).is_some());
+    assert!(diff(&at("1700000001"), &at("1700000002"), false).is_some());
+    assert!(diff(&at("1700000001"), &vector(&[("x", "1")]), false).is_some());
+    let error = |status: u16, t: &str| {
+        parse_answer(
+            status,
+            &format!(r#"{{"status":"error","errorType":"{t}","error":"e"}}"#),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        diff(&error(400, "bad_data"), &error(400, "bad_data"), false),
+        None
+    );
+    assert!(diff(&error(400, "bad_data"), &error(422, "execution"), false).is_some());
+    assert!(diff(&error(400, "bad_data"), &at("1700000001"), false).is_some());
 }

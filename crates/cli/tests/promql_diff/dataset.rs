@@ -268,6 +268,25 @@ pub fn openmetrics() -> String {
         }
     }
 
+    // Samples on and around 2 h block boundaries, with millisecond timestamps.
+    out.push_str("# HELP diff_boundary Samples at block edges.\n# TYPE diff_boundary gauge\n");
+    let l = labels(&[("edge", "block")]);
+    let mut n = 0;
+    for edge in [G - 800, G + 6400] {
+        for ts in [
+            format!("{}.999", edge - 1),
+            format!("{edge}"),
+            format!("{edge}.001"),
+            format!("{edge}.1"),
+            format!("{}.3", edge + 7),
+            format!("{}.123", edge + 60),
+            format!("{}.0005", edge + 90),
+        ] {
+            n += 1;
+            writeln!(out, "diff_boundary{l} {n} {ts}").unwrap();
+        }
+    }
+
     // A constant info-style gauge whose label values need escaping.
     out.push_str("# HELP diff_build_info Build information.\n# TYPE diff_build_info gauge\n");
     let l = labels(&[

@@ -639,5 +639,51 @@ pub fn cases() -> Vec<Case> {
     ] {
         q(e.to_string());
     }
+    // Duplicates, empty inputs, long ranges, syntax and type errors.
+    for e in [
+        "ceil({__name__=~\"diff_request_duration_seconds_(sum|count)\"})",
+        "label_replace(diff_temperature_celsius, \"zone\", \"\", \"zone\", \".*\")",
+        "sum by (zone) (label_replace(diff_temperature_celsius, \"zone\", \"x\", \"zone\", \"n.*\"))",
+        "histogram_quantile(0.5, nonexistent)",
+        "label_join(nonexistent, \"a\", \",\", \"b\")",
+        "sort(nonexistent)",
+        "scalar(nonexistent)",
+        "vector(scalar(nonexistent))",
+        "timestamp(vector(time()))",
+        "max_over_time(vector(time())[5m:1m])",
+        "predict_linear(diff_temperature_celsius[17m], 0)",
+        "quantile_over_time(NaN, diff_temperature_celsius[5m])",
+        "holt_winters(diff_temperature_celsius[5m], 0.5, 1.5)",
+        "diff_build_info{path=~\".*é\"}",
+        "diff_build_info{path=~\".*\\\\\\\\srv.*\"}",
+        "rate()",
+        "round(diff_queue_depth, 1, 2)",
+        "label_replace(diff_queue_depth, \"a\", \"b\", \"c\")",
+        "sum(diff_queue_depth) offset 5m",
+        "-diff_queue_depth[1m]",
+        "diff_queue_depth @ 1700003601.5",
+        "diff_queue_depth offset 1w",
+        "rate(diff_http_requests_total[3h])",
+        "increase(diff_request_duration_seconds_count[1d])",
+        "resets(diff_request_duration_seconds_count[3h])",
+        "absent(nonexistent{job=\"x\"} offset 1h)",
+        "count_over_time(diff_gappy_gauge[3h:15s])",
+        "sum by (job) (rate(diff_http_requests_total[5m])) and on() vector(1)",
+        "diff_queue_depth or on() vector(-1)",
+        "diff_gappy_gauge + on(job) group_left diff_gappy_gauge{instance=\"holes\"}",
+        "diff_boundary[4h]",
+        "diff_boundary[1h]",
+        "count_over_time(diff_boundary[4h])",
+        "timestamp(diff_boundary)",
+        "timestamp(last_over_time(diff_boundary[4h]))",
+    ] {
+        q(e.to_string());
+    }
+    // holt_winters (2.x) is double_exponential_smoothing (3.x) wherever it occurs.
+    for c in &mut out {
+        c.sightline = c
+            .prom
+            .replace("holt_winters(", "double_exponential_smoothing(");
+    }
     out
 }
