@@ -14,8 +14,8 @@ use common::encode;
 use promql_diff::compare::{diff, parse_answer};
 use promql_diff::dataset::G;
 use promql_diff::servers::{
-    get, post_form, serve_exposition, start_pair, start_pair_scraping, Pair, Reply,
-    OPENMETRICS_FORMAT, TEXT_FORMAT,
+    get, post_form, response_headers, serve_exposition, start_pair, start_pair_scraping, Pair,
+    Reply, OPENMETRICS_FORMAT, TEXT_FORMAT,
 };
 use serde_json::Value;
 
@@ -252,6 +252,20 @@ fn instant_queries_and_health_check_as_grafana_sends_them() {
             }
             assert_envelope_shape(&what, &w.1, &g.1);
         }
+    }
+    // Grafana parses by Content-Type; success and error answers carry the same one.
+    for path in [
+        format!(
+            "/api/v1/query?query={}&time={}",
+            encode("sum(diff_queue_depth)"),
+            G + 4000
+        ),
+        format!("/api/v1/query?query={}", encode("sum(")),
+        format!("/api/v1/labels?start={}&end={}", G, G + 4000),
+    ] {
+        let w = response_headers(&pair.prom_addr, &path).unwrap();
+        let g = response_headers(pair.sightline_addr(), &path).unwrap();
+        assert_eq!(w, g, "status and Content-Type of {path}");
     }
     // The datasource's "Save & test": an instant `1+1` by GET, then buildinfo.
     let path = format!(

@@ -185,6 +185,7 @@ fn generated_queries_match_reference_prometheus() {
     let mut passed = 0usize;
     let (mut with_data, mut both_empty, mut both_errors) = (0usize, 0usize, 0usize);
     let mut tie_choices = 0usize;
+    let mut error_texts: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut excluded: BTreeMap<&str, usize> = BTreeMap::new();
     let mut known: BTreeMap<&str, usize> = BTreeMap::new();
     let mut failures: Vec<String> = Vec::new();
@@ -248,7 +249,14 @@ fn generated_queries_match_reference_prometheus() {
             None => {
                 passed += 1;
                 match &o.want {
-                    Ok(Answer::Error { .. }) => both_errors += 1,
+                    Ok(Answer::Error { error, .. }) => {
+                        both_errors += 1;
+                        if let (Ok(Answer::Error { error: mine, .. }), Eval::Instant(_)) =
+                            (&o.got, o.eval)
+                        {
+                            error_texts.insert(c.prom.clone(), (error.clone(), mine.clone()));
+                        }
+                    }
                     Ok(Answer::Data { series, .. }) if series.is_empty() => both_empty += 1,
                     _ => with_data += 1,
                 }
@@ -298,6 +306,22 @@ fn generated_queries_match_reference_prometheus() {
     for (bug, n) in &known {
         println!("  known bug ({n} evaluations): {bug}");
     }
+    // Parse errors carry Prometheus' `line:column:` position; it must be the same.
+    // The wording is printed where it differs (2.42's and 3.x's wording may differ).
+    for (q, (want, got)) in &error_texts {
+        if want == got {
+            continue;
+        }
+        if position(want) != position(got) {
+            failures.push(format!(
+                "{q}: error position differs:\n    want: {want}\n    got:  {got}"
+            ));
+        } else {
+            println!(
+                "  error wording differs for {q}:\n    reference: {want}\n    sightline: {got}"
+            );
+        }
+    }
     if !failures.is_empty() {
         let shown: Vec<&String> = failures.iter().take(60).collect();
         panic!(
@@ -320,6 +344,14 @@ fn generated_queries_match_reference_prometheus() {
         with_data * 10 >= compared * 7,
         "only {with_data} of {compared} evaluations returned data: the comparison is vacuous"
     );
+}
+
+/// The `line:column` a parse error message names (`…: 1:5: parse error: …`).
+fn position(msg: &str) -> Option<&str> {
+    let at = msg.find(": parse error")?;
+    let head = &msg[..at];
+    let start = head.rfind(' ').map_or(0, |i| i + 1);
+    Some(&head[start..])
 }
 
 /// Query API parameter errors: both refuse with the same status and error type.

@@ -178,3 +178,22 @@ pub fn serve_exposition(body: &'static str, content_type: &'static str) -> Strin
     });
     addr
 }
+
+/// Status and `Content-Type` of `GET http://addr{path_and_query}` sent with
+/// `Accept-Encoding: gzip`, as Go's HTTP client (Grafana's) does (the body is
+/// decompressed transparently).
+pub fn response_headers(addr: &str, path_and_query: &str) -> Result<(u16, String), String> {
+    let r = match ureq::get(&format!("http://{addr}{path_and_query}"))
+        .set("Accept-Encoding", "gzip")
+        .timeout(Duration::from_secs(60))
+        .call()
+    {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => return Err(e.to_string()),
+    };
+    Ok((
+        r.status(),
+        r.header("Content-Type").unwrap_or("").to_string(),
+    ))
+}
