@@ -10,7 +10,7 @@ say() { printf '==> %s\n' "$*"; }
 command -v cargo >/dev/null || { echo "error: cargo is missing: install the Rust toolchain (https://rustup.rs) and retry" >&2; exit 1; }
 
 # Real peers the end-to-end tests compare against (binary:package).
-peers=(prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter)
+peers=(prometheus:prometheus promtool:prometheus prometheus-node-exporter:prometheus-node-exporter amtool:prometheus-alertmanager prometheus-alertmanager:prometheus-alertmanager)
 missing=()
 for p in "${peers[@]}"; do
   command -v "${p%%:*}" >/dev/null || missing+=("${p##*:}")

@@ -157,11 +157,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        None => sightline_config::LoadedConfig {
-            config: Default::default(),
-            source: None,
-            warnings: vec![],
-        },
+        None => sightline_config::LoadedConfig::defaults(),
     };
     let level = args
         .log_level

@@ -13,7 +13,9 @@
 //! - [`env`]: `${VAR}` expansion.
 //! - [`locate`]: maps a key path back to its line and column for semantic errors.
 //! - [`prometheus_file`]: the subset of `prometheus.yml` Sightline imports.
+//! - [`alerting`]: the Alertmanager-syntax `alerting` section.
 
+pub mod alerting;
 pub mod env;
 pub mod error;
 pub mod load;

@@ -20,10 +20,19 @@ use crate::schema::SightlineConfig;
 pub struct LoadedConfig {
     /// The configuration, with `prometheus_config` already merged in.
     pub config: SightlineConfig,
+    /// The notifier configuration built from `alerting` (checked).
+    pub notifier: sightline_notifier::Config,
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
     /// Things accepted but worth telling the operator (ignored prometheus.yml sections).
     pub warnings: Vec<String>,
+}
+
+impl LoadedConfig {
+    /// The built-in defaults, used when `sightline serve` runs without `--config`.
+    pub fn defaults() -> Self {
+        load_str("", Path::new("<built-in defaults>")).expect("built-in defaults are valid")
+    }
 }
 
 /// Loads and validates `path`.
@@ -53,8 +62,10 @@ pub fn load_str(text: &str, file: &Path) -> Result<LoadedConfig, ConfigError> {
         merge_prometheus_file(&mut config, &prom_path, &mut warnings)?;
     }
     validate(&config, file, &locations)?;
+    let notifier = config.alerting.notifier_config(&expanded, file)?;
     Ok(LoadedConfig {
         config,
+        notifier,
         source: None,
         warnings,
     })
@@ -349,5 +360,33 @@ mod scrape_validation_tests {
         .unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
         assert!(e.message.contains("bad"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod alerting_tests {
+    use super::*;
+
+    #[test]
+    fn inline_alertmanager_config_is_checked_in_place() {
+        let ok = "alerting:\n  route: {receiver: oncall, group_by: [alertname]}\n  receivers:\n    - name: oncall\n      webhook_configs: [{url: 'http://127.0.0.1:1/hook'}]\n";
+        let l = load_str(ok, Path::new("s.yml")).unwrap();
+        assert_eq!(l.notifier.receivers.len(), 1);
+
+        let unknown = "alerting:\n  route: {receiver: oncall}\n  receivers:\n    - name: oncall\n      pagerduty_configz: []\n";
+        let e = load_str(unknown, Path::new("s.yml")).unwrap_err();
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("pagerduty_configz"), "{e}");
+
+        let missing = "alerting:\n  route: {receiver: nobody}\n  receivers:\n    - name: oncall\n";
+        let e = load_str(missing, Path::new("s.yml")).unwrap_err();
+        assert!(e.message.contains("nobody"), "{e}");
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn without_alerting_a_silent_default_receiver_exists() {
+        let l = LoadedConfig::defaults();
+        assert_eq!(l.notifier.receivers[0].name, "default");
     }
 }

@@ -39,6 +39,8 @@ pub struct SightlineConfig {
     pub server: ServerConfig,
     /// Where and how data is stored.
     pub storage: StorageSection,
+    /// Alertmanager-compatible notification routing (inline or `config_file`).
+    pub alerting: crate::alerting::AlertingSection,
     /// PromQL limits (Prometheus' `--query.*` flags).
     pub query: sightline_prom_api::QueryConfig,
     /// The built-in monitoring of Sightline itself and of its host.

@@ -472,7 +472,7 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 /// Parses and validates configuration text; `file` names it in errors.
 pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
     let de = serde_yaml::Deserializer::from_str(text);
-    let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+    let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let loc = inner.location();
@@ -500,7 +500,16 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
             message,
         }
     })?;
-    validate(&cfg).map_err(|(path, needle, message)| {
+    finish(cfg, text, file)
+}
+
+/// Checks and completes a decoded configuration: cross-field validation, template
+/// and matcher compilation, and the base directory for relative `*_file` paths
+/// (`file`'s directory). `text` is the file the configuration was decoded from, used
+/// to point errors at a line; it may be a larger file embedding the configuration
+/// (Sightline's `alerting:` section).
+pub fn finish(mut cfg: Config, text: &str, file: &Path) -> Result<Config, ConfigError> {
+    let located = |(path, needle, message): Invalid| {
         let (line, column) = locate(text, &needle);
         ConfigError {
             file: file.to_path_buf(),
@@ -509,23 +518,13 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
             path: Some(path),
             message,
         }
-    })?;
+    };
+    validate(&cfg).map_err(located)?;
     cfg.base_dir = file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf);
-    crate::compiled::Compiled::build(&cfg, cfg.base_dir.as_deref()).map_err(
-        |(path, needle, message)| {
-            let (line, column) = locate(text, &needle);
-            ConfigError {
-                file: file.to_path_buf(),
-                line,
-                column,
-                path: Some(path),
-                message,
-            }
-        },
-    )?;
+    crate::compiled::Compiled::build(&cfg, cfg.base_dir.as_deref()).map_err(located)?;
     Ok(cfg)
 }
 

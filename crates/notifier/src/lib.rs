@@ -45,7 +45,7 @@ use std::sync::Arc;
 use sightline_model::Labels;
 
 pub use alert::{Alert, Fingerprint};
-pub use config::{load_file, load_str, Config, ConfigError};
+pub use config::{finish as finish_config, load_file, load_str, Config, ConfigError};
 pub use silence::{Silence, SilenceMatcher};
 
 use compiled::Compiled;

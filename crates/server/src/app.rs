@@ -35,6 +35,8 @@ pub struct AppState {
     pub config: RwLock<LoadedConfig>,
     /// The metrics TSDB.
     pub tsdb: Arc<Tsdb>,
+    /// The built-in Alertmanager.
+    pub notifier: Arc<sightline_notifier::Notifier>,
     /// PromQL evaluation for the HTTP API (and, later, rules).
     pub query: Arc<sightline_prom_api::QueryApi>,
     /// The sink push protocols write to (the TSDB behind the admission gate).
@@ -94,6 +96,18 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         .await?
         .context("cannot open the metrics storage")?;
 
+    let external_url = cfg
+        .server
+        .external_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", crate::self_jobs::self_target(listen_addr)));
+    let notifier = sightline_notifier::Notifier::start(
+        opts.loaded.notifier.clone(),
+        data_dir.join("alerting"),
+        external_url,
+    )
+    .context("cannot start the notifier")?;
+
     let gate = AdmissionGate::new(
         "metrics",
         cfg.server.max_concurrent_ingest,
@@ -103,6 +117,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         config: RwLock::new(opts.loaded),
         tsdb: tsdb.clone(),
+        notifier: notifier.clone(),
         query: Arc::new(sightline_prom_api::QueryApi::new(
             sightline_prom_api::TsdbQueryable(tsdb.clone()),
             &cfg.query,
@@ -172,6 +187,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     state.ready.store(false, Ordering::SeqCst);
     let _ = stop_tx.send(true);
     state.scrape.stop().await;
+    state.notifier.stop();
     while servers.join_next().await.is_some() {}
     let t = tsdb.clone();
     tokio::task::spawn_blocking(move || t.close())

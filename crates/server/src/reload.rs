@@ -73,6 +73,15 @@ pub async fn reload(state: &Arc<AppState>) -> Result<(), String> {
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
+    if let Err(e) = state.notifier.apply_config(loaded.notifier.clone()) {
+        RELOADS.with_label_values(&["failure"]).inc();
+        LAST_RELOAD_OK.set(0);
+        state
+            .last_reload_ok
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(error = %e, "alerting configuration rejected; keeping the running configuration");
+        return Err(e.to_string());
+    }
     state.tsdb.reload_config(loaded.config.storage.tsdb.clone());
     *state.config.write() = loaded;
     *state.last_config_time.write() = std::time::SystemTime::now();

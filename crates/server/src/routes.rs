@@ -50,6 +50,7 @@ pub fn router(state: Arc<AppState>, server: &ServerConfig) -> Router {
             state.tsdb.clone(),
             state.query.clone(),
         ))
+        .merge(state.notifier.router())
         .merge(ingest)
 }
 

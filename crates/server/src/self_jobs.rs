@@ -10,7 +10,7 @@ use sightline_config::SightlineConfig;
 use sightline_scrape::ScrapeConfig;
 
 /// The address to scrape the main listener at (loopback when bound to all interfaces).
-fn self_target(addr: SocketAddr) -> String {
+pub fn self_target(addr: SocketAddr) -> String {
     if addr.ip().is_unspecified() {
         format!("localhost:{}", addr.port())
     } else {
