@@ -44,8 +44,24 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Service level objectives.
+    Slo {
+        #[command(subcommand)]
+        what: SloCommand,
+    },
     /// Print version information.
     Version,
+}
+
+#[derive(Subcommand, Debug)]
+enum SloCommand {
+    /// Print the recording rules and multi-window multi-burn-rate alerts generated for
+    /// the SLOs of FILE (a sightline.yml, or a file with only `slos:`) as a Prometheus
+    /// rule file, for teams that evaluate them in plain Prometheus.
+    Rules {
+        /// The file holding the `slos:` section.
+        file: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -79,6 +95,13 @@ enum CheckCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Check Prometheus rule files like `promtool check rules`: YAML, expressions,
+    /// names, templates. Errors name the file, line and column.
+    Rules {
+        /// The rule files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -105,6 +128,12 @@ fn main() -> ExitCode {
         Command::Check {
             what: CheckCommand::Config { files },
         } => check_config(&files),
+        Command::Check {
+            what: CheckCommand::Rules { files },
+        } => check_rules(&files),
+        Command::Slo {
+            what: SloCommand::Rules { file },
+        } => slo_rules(&file),
         Command::Import {
             what: ImportCommand::Openmetrics { file, data_dir },
         } => {
@@ -146,6 +175,49 @@ fn check_config(files: &[PathBuf]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn check_rules(files: &[PathBuf]) -> ExitCode {
+    let results = sightline_rules::file::check_files(files);
+    let mut failed = false;
+    for r in &results {
+        print!("{r}");
+        failed |= !r.ok();
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn slo_rules(file: &std::path::Path) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let slos = match sightline_rules::slo::parse_slo_file(&text) {
+        Ok(s) => s,
+        Err(slo_err) => match sightline_config::load_file(file) {
+            Ok(l) => l.config.slos,
+            Err(cfg_err) => {
+                eprintln!(
+                    "error: {}: {slo_err}\n(as a sightline.yml: {cfg_err})",
+                    file.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    if slos.is_empty() {
+        eprintln!("error: {} has no slos", file.display());
+        return ExitCode::FAILURE;
+    }
+    print!("{}", sightline_rules::slo::generate_rule_file(&slos));
+    ExitCode::SUCCESS
 }
 
 fn serve(args: ServeArgs) -> ExitCode {

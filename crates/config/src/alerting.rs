@@ -31,6 +31,9 @@ pub struct AlertingSection {
     /// An existing `alertmanager.yml` to use instead of inline keys (relative to
     /// sightline.yml).
     pub config_file: Option<PathBuf>,
+    /// External Alertmanagers to forward alerts to as well (Prometheus'
+    /// `alerting.alertmanagers`), for teams that keep theirs.
+    pub alertmanagers: Vec<AlertmanagerTarget>,
     /// Alertmanager's `global`.
     pub global: Option<GlobalConfig>,
     /// Alertmanager's `route`.
@@ -45,6 +48,57 @@ pub struct AlertingSection {
     pub time_intervals: Vec<TimeIntervalConfig>,
     /// Alertmanager's deprecated `mute_time_intervals`.
     pub mute_time_intervals: Vec<TimeIntervalConfig>,
+}
+
+/// One entry of `alerting.alertmanagers`, in Prometheus' syntax (static targets).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerTarget {
+    /// `http` or `https`.
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+    /// Prefix of the API path on the targets.
+    #[serde(default)]
+    pub path_prefix: String,
+    /// Only `v2` is spoken.
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+    /// Per-request timeout.
+    #[serde(default)]
+    pub timeout: Option<sightline_model::PromDuration>,
+    /// `[{targets: [host:port, …]}]`.
+    pub static_configs: Vec<StaticTargets>,
+}
+
+/// A `static_configs` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StaticTargets {
+    /// `host:port` of each Alertmanager.
+    pub targets: Vec<String>,
+    /// Accepted for compatibility; not used.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+fn default_scheme() -> String {
+    "http".into()
+}
+
+fn default_api_version() -> String {
+    "v2".into()
+}
+
+impl AlertmanagerTarget {
+    /// The `…/api/v2/alerts` URLs of this entry.
+    pub fn urls(&self) -> Vec<String> {
+        let prefix = self.path_prefix.trim_end_matches('/');
+        self.static_configs
+            .iter()
+            .flat_map(|s| s.targets.iter())
+            .map(|t| format!("{}://{}{}/api/v2/alerts", self.scheme, t, prefix))
+            .collect()
+    }
 }
 
 impl AlertingSection {

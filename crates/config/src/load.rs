@@ -22,6 +22,8 @@ pub struct LoadedConfig {
     pub config: SightlineConfig,
     /// The notifier configuration built from `alerting` (checked).
     pub notifier: sightline_notifier::Config,
+    /// The rule groups of `rule_files` and `slos`, loaded and checked.
+    pub rule_groups: Vec<sightline_rules::file::GroupSpec>,
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
     /// Things accepted but worth telling the operator (ignored prometheus.yml sections).
@@ -63,9 +65,32 @@ pub fn load_str(text: &str, file: &Path) -> Result<LoadedConfig, ConfigError> {
     }
     validate(&config, file, &locations)?;
     let notifier = config.alerting.notifier_config(&expanded, file)?;
+    let rule_groups = sightline_rules::manager::load_groups(
+        &config.rule_files,
+        Some(base.as_path()).filter(|b| !b.as_os_str().is_empty()),
+        &config.slos,
+    )
+    .map_err(|errors| {
+        let (line, column) = locations
+            .find("rule_files")
+            .or_else(|| locations.find("slos"))
+            .unzip();
+        ConfigError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            path: Some(if errors.iter().any(|e| e.contains("slo")) {
+                "slos".into()
+            } else {
+                "rule_files".into()
+            }),
+            message: errors.join("; "),
+        }
+    })?;
     Ok(LoadedConfig {
         config,
         notifier,
+        rule_groups,
         source: None,
         warnings,
     })
@@ -119,11 +144,16 @@ fn merge_prometheus_file(
             path.display()
         ));
     }
-    if !prom.rule_files.is_empty() {
-        warnings.push(format!(
-            "{}: rule_files are not evaluated yet and were ignored",
-            path.display()
-        ));
+    // Rule files of prometheus.yml are relative to it: make them absolute.
+    let prom_base = path.parent().unwrap_or(Path::new(""));
+    for f in &prom.rule_files {
+        let p = Path::new(f);
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            prom_base.join(p)
+        };
+        config.rule_files.push(abs.to_string_lossy().into_owned());
     }
     if !prom.scrape_config_files.is_empty() {
         warnings.push(format!(
@@ -388,5 +418,40 @@ mod alerting_tests {
     fn without_alerting_a_silent_default_receiver_exists() {
         let l = LoadedConfig::defaults();
         assert_eq!(l.notifier.receivers[0].name, "default");
+    }
+}
+
+#[cfg(test)]
+mod rules_tests {
+    use super::*;
+
+    #[test]
+    fn rule_files_are_loaded_and_errors_name_their_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("good.yml"),
+            "groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("bad.yml"),
+            "groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: sum(rate(x[5m])\n",
+        )
+        .unwrap();
+        let main = dir.path().join("sightline.yml");
+        std::fs::write(&main, "rule_files: ['good.yml']\n").unwrap();
+        let l = load_file(&main).unwrap();
+        assert_eq!(l.rule_groups.len(), 1);
+
+        std::fs::write(&main, "rule_files: ['*.yml']\n").unwrap();
+        let e = load_file(&main).unwrap_err();
+        assert!(e.message.contains("bad.yml:5"), "{e}");
+    }
+
+    #[test]
+    fn slos_become_rule_groups() {
+        let yaml = "slos:\n  - service: checkout\n    name: availability\n    objective: 99.99\n    sli:\n      events:\n        error_query: sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))\n        total_query: sum(rate(http_requests_total[{{.window}}]))\n";
+        let l = load_str(yaml, Path::new("s.yml")).unwrap();
+        assert!(l.rule_groups.len() >= 2, "{:?}", l.rule_groups.len());
     }
 }

@@ -39,6 +39,10 @@ pub struct SightlineConfig {
     pub server: ServerConfig,
     /// Where and how data is stored.
     pub storage: StorageSection,
+    /// Prometheus rule files (globs, relative to this file).
+    pub rule_files: Vec<String>,
+    /// Service level objectives, turned into recording rules and burn-rate alerts.
+    pub slos: Vec<sightline_rules::slo::SloConfig>,
     /// Alertmanager-compatible notification routing (inline or `config_file`).
     pub alerting: crate::alerting::AlertingSection,
     /// PromQL limits (Prometheus' `--query.*` flags).

@@ -37,6 +37,8 @@ pub struct AppState {
     pub tsdb: Arc<Tsdb>,
     /// The built-in Alertmanager.
     pub notifier: Arc<sightline_notifier::Notifier>,
+    /// Recording and alerting rules, SLO rules included.
+    pub rules: sightline_rules::manager::RuleManager,
     /// PromQL evaluation for the HTTP API (and, later, rules).
     pub query: Arc<sightline_prom_api::QueryApi>,
     /// The sink push protocols write to (the TSDB behind the admission gate).
@@ -104,9 +106,15 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     let notifier = sightline_notifier::Notifier::start(
         opts.loaded.notifier.clone(),
         data_dir.join("alerting"),
-        external_url,
+        external_url.clone(),
     )
     .context("cannot start the notifier")?;
+
+    let query = Arc::new(sightline_prom_api::QueryApi::new(
+        sightline_prom_api::TsdbQueryable(tsdb.clone()),
+        &cfg.query,
+    ));
+    let rules = start_rules(&opts.loaded, &tsdb, &query, &notifier, &external_url).await?;
 
     let gate = AdmissionGate::new(
         "metrics",
@@ -118,10 +126,8 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         config: RwLock::new(opts.loaded),
         tsdb: tsdb.clone(),
         notifier: notifier.clone(),
-        query: Arc::new(sightline_prom_api::QueryApi::new(
-            sightline_prom_api::TsdbQueryable(tsdb.clone()),
-            &cfg.query,
-        )),
+        query,
+        rules,
         ingest: ingest.clone(),
         scrape: ScrapeManager::new(tsdb.clone()),
         host: HostCollector::new(HostCollectorOptions::default()),
@@ -187,6 +193,7 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     state.ready.store(false, Ordering::SeqCst);
     let _ = stop_tx.send(true);
     state.scrape.stop().await;
+    state.rules.stop();
     state.notifier.stop();
     while servers.join_next().await.is_some() {}
     let t = tsdb.clone();
@@ -195,6 +202,62 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
         .context("closing the metrics storage")?;
     tracing::info!("stopped cleanly");
     result
+}
+
+/// Builds the rule engine over the TSDB, delivering alerts to the notifier (and to
+/// `alerting.alertmanagers`), loads the configured groups and starts evaluation.
+async fn start_rules(
+    loaded: &LoadedConfig,
+    tsdb: &Arc<Tsdb>,
+    query: &Arc<sightline_prom_api::QueryApi>,
+    notifier: &Arc<sightline_notifier::Notifier>,
+    external_url: &str,
+) -> anyhow::Result<sightline_rules::manager::RuleManager> {
+    let cfg = &loaded.config;
+    let urls: Vec<String> = cfg
+        .alerting
+        .alertmanagers
+        .iter()
+        .flat_map(|a| a.urls())
+        .collect();
+    let forward = if urls.is_empty() {
+        None
+    } else {
+        Some(
+            sightline_rules::alert::HttpAlertSender::new(urls, Default::default())
+                .map_err(|e| anyhow::anyhow!("alerting.alertmanagers: {e}"))?,
+        )
+    };
+    let opts = sightline_rules::group::RuleOptions {
+        default_interval: cfg.global.evaluation_interval.get(),
+        default_query_offset: cfg
+            .global
+            .rule_query_offset
+            .map(|d| d.get())
+            .unwrap_or_default(),
+        external_labels: sightline_model::Labels::from_pairs(cfg.global.external_labels.clone()),
+        external_url: external_url.to_string(),
+        ..Default::default()
+    };
+    let rules = sightline_rules::manager::RuleManager::new(
+        query.engine().clone(),
+        Arc::new(sightline_prom_api::TsdbQueryable(tsdb.clone())),
+        tsdb.clone(),
+        Arc::new(crate::alert_bridge::AlertBridge::new(
+            notifier.clone(),
+            forward,
+        )),
+        opts,
+    );
+    let groups = loaded.rule_groups.clone();
+    let count = groups.len();
+    let r = rules.clone();
+    tokio::task::spawn_blocking(move || r.apply(groups)).await?;
+    rules
+        .start()
+        .map_err(|e| anyhow::anyhow!("cannot start the rule engine: {e}"))?;
+    tracing::info!(groups = count, "rule engine started");
+    Ok(rules)
 }
 
 /// Binds `addr`, naming the configuration key in the error.

@@ -83,6 +83,11 @@ pub async fn reload(state: &Arc<AppState>) -> Result<(), String> {
         return Err(e.to_string());
     }
     state.tsdb.reload_config(loaded.config.storage.tsdb.clone());
+    let groups = loaded.rule_groups.clone();
+    let rules = state.rules.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || rules.apply(groups)).await {
+        tracing::error!(error = %e, "applying rule groups failed");
+    }
     *state.config.write() = loaded;
     *state.last_config_time.write() = std::time::SystemTime::now();
     state

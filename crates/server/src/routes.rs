@@ -39,6 +39,9 @@ pub fn router(state: Arc<AppState>, server: &ServerConfig) -> Router {
         .route("/demo/{service}/metrics", get(demo_metrics))
         .route("/api/v1/targets", get(crate::targets_api::targets))
         .route("/api/v1/status/buildinfo", get(buildinfo))
+        .route("/api/v1/rules", get(crate::rules_api::rules))
+        .route("/api/v1/alerts", get(crate::rules_api::alerts))
+        .route("/api/v1/slos", get(crate::rules_api::slos))
         .route("/api/v1/status/config", get(crate::status_api::config))
         .route("/api/v1/status/flags", get(crate::status_api::flags))
         .route(
