@@ -158,15 +158,26 @@ pub fn values_match(a: f64, b: f64) -> bool {
 /// in the same order; the order among equal values (NaNs included) is unspecified
 /// in Prometheus, so series with equal values may be permuted.
 pub fn diff(want: &Answer, got: &Answer, ordered: bool) -> Option<String> {
-    diff_with(want, got, ordered, true)
+    diff_with(want, got, ordered, Tolerance::default())
 }
 
-/// Like [`diff`]; without `exact_format`, a value the reference writes in
-/// exponent notation (`"1e+21"`, `"4.2e-07"`: Prometheus does so below 1e-6 and
-/// from 1e21 in magnitude) may be written in plain decimals if it is the same
-/// number. Used to classify a known Sightline formatting bug.
-pub fn diff_with(want: &Answer, got: &Answer, ordered: bool, exact_format: bool) -> Option<String> {
-    if let Some(d) = diff_unordered(want, got, exact_format) {
+/// Differences that a named, explained cause allows (all off for [`diff`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tolerance {
+    /// A value the reference writes in exponent notation (`"1e+21"`, `"4.2e-07"`:
+    /// Prometheus does so below 1e-6 and from 1e21 in magnitude) may be written in
+    /// plain decimals if it is the same number (a known Sightline bug).
+    pub plain_decimals: bool,
+    /// Two values both below this magnitude match (rounding noise of sums that
+    /// cancel out, which 2.42 and 3.x round differently).
+    pub near_zero: f64,
+    /// A reference 0 may be NaN (3.x's stddev/stdvar of a lone NaN/Inf).
+    pub zero_as_nan: bool,
+}
+
+/// Like [`diff`], with the given [`Tolerance`].
+pub fn diff_with(want: &Answer, got: &Answer, ordered: bool, tol: Tolerance) -> Option<String> {
+    if let Some(d) = diff_unordered(want, got, tol) {
         return Some(d);
     }
     if let (Answer::Data { series: a, .. }, Answer::Data { series: b, .. }) = (want, got) {
@@ -226,7 +237,7 @@ pub fn same_selection(want: &Answer, got: &Answer) -> bool {
     }
 }
 
-fn diff_unordered(want: &Answer, got: &Answer, exact_format: bool) -> Option<String> {
+fn diff_unordered(want: &Answer, got: &Answer, tol: Tolerance) -> Option<String> {
     match (want, got) {
         (
             Answer::Error {
@@ -292,7 +303,9 @@ fn diff_unordered(want: &Answer, got: &Answer, exact_format: bool) -> Option<Str
                     if p.0 != q.0 {
                         return Some(format!("{}: timestamp {} vs {}", x.labels, p.0, q.0));
                     }
-                    if !values_match(p.1, q.1) {
+                    let noise = (p.1.abs() < tol.near_zero && q.1.abs() < tol.near_zero)
+                        || (tol.zero_as_nan && p.1 == 0.0 && q.1.is_nan());
+                    if !values_match(p.1, q.1) && !noise {
                         return Some(format!(
                             "{} @{}: value {:?} vs {:?}",
                             x.labels, p.0, p.1, q.1
@@ -304,7 +317,7 @@ fn diff_unordered(want: &Answer, got: &Answer, exact_format: bool) -> Option<Str
                             x.labels, rp.0, rq.0
                         ));
                     }
-                    let tolerated = !exact_format && rp.1.contains('e');
+                    let tolerated = (tol.plain_decimals && rp.1.contains('e')) || noise;
                     if p.1.to_bits() == q.1.to_bits() && rp.1 != rq.1 && !tolerated {
                         return Some(format!(
                             "{} @{}: the same value written {:?} vs {:?}",
