@@ -567,4 +567,14 @@ fn comparator_catches_each_kind_of_difference() {
     );
     assert!(diff(&error(400, "bad_data"), &error(422, "execution"), false).is_some());
     assert!(diff(&error(400, "bad_data"), &at("1700000001"), false).is_some());
+    // Each tolerance admits exactly its own explained difference.
+    let one = |v: &str| vector(&[("x", v)]);
+    assert!(diff_with(&one("1e-07"), &one("0.0000001"), false, FORMAT_BUG).is_none());
+    assert!(diff_with(&one("1e-07"), &one("0.0000002"), false, FORMAT_BUG).is_some());
+    assert!(diff_with(&one("0.5"), &one("0.50"), false, FORMAT_BUG).is_some());
+    assert!(diff_with(&one("3e-16"), &one("-5e-17"), false, ROUNDING).is_none());
+    assert!(diff_with(&one("3e-10"), &one("-5e-11"), false, ROUNDING).is_some());
+    assert!(diff_with(&one("0"), &one("NaN"), false, LONE_NONFINITE).is_none());
+    assert!(diff_with(&one("1"), &one("NaN"), false, LONE_NONFINITE).is_some());
+    assert!(diff_with(&one("NaN"), &one("0"), false, LONE_NONFINITE).is_some());
 }
