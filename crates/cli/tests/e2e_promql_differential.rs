@@ -58,16 +58,6 @@ const RANDOM_QUERIES: usize = 300;
 /// cases still run; a mismatch on one of them is reported but does not fail.
 const KNOWN_BUGS: &[(&str, &str)] = &[];
 
-/// BUG (prom-api value formatting): Prometheus writes sample values with Go's
-/// `strconv.AppendFloat(…, 'e', -1, 64)` when `0 < |v| < 1e-6` or `|v| >= 1e21`
-/// (`"1e+21"`, `"4.860917763174426e-07"`, `"5e-324"`) and `'f'` otherwise; Sightline
-/// writes plain decimals everywhere (`"1000000000000000000000"`,
-/// `"0.0000004860917763174426"`). Answers whose only difference is this are counted
-/// as this known bug instead of failing.
-const BUG_EXPONENT_FORMAT: &str =
-    "prom-api writes values below 1e-6 or from 1e21 in magnitude in plain decimals; \
-     Prometheus uses exponent notation there (\"1e+21\", \"4.2e-07\")";
-
 #[derive(Clone, Copy, Debug)]
 enum Eval {
     Instant(f64),
@@ -241,10 +231,6 @@ fn generated_queries_match_reference_prometheus() {
                     tie_choices += 1;
                     None
                 }
-                Some(_) if diff_with(w, g, ordered, FORMAT_BUG).is_none() => {
-                    *known.entry(BUG_EXPONENT_FORMAT).or_default() += 1;
-                    continue;
-                }
                 Some(_) if sums(&c.prom) && diff_with(w, g, ordered, ROUNDING).is_none() => {
                     compared -= 1;
                     *excluded.entry("summation-rounding").or_default() += 1;
@@ -366,21 +352,15 @@ fn generated_queries_match_reference_prometheus() {
     );
 }
 
-/// Tolerance of the known exponent-format bug alone.
-const FORMAT_BUG: Tolerance = Tolerance {
-    plain_decimals: true,
-    near_zero: 0.0,
-    zero_as_nan: false,
-};
-/// Tolerance of the summation-rounding exclusion (and the format bug).
+/// Tolerance of the summation-rounding exclusion.
 const ROUNDING: Tolerance = Tolerance {
-    plain_decimals: true,
+    plain_decimals: false,
     near_zero: 1e-12,
     zero_as_nan: false,
 };
-/// Tolerance of the stddev-lone-nonfinite exclusion (and the format bug).
+/// Tolerance of the stddev-lone-nonfinite exclusion.
 const LONE_NONFINITE: Tolerance = Tolerance {
-    plain_decimals: true,
+    plain_decimals: false,
     near_zero: 0.0,
     zero_as_nan: true,
 };
@@ -569,9 +549,9 @@ fn comparator_catches_each_kind_of_difference() {
     assert!(diff(&error(400, "bad_data"), &at("1700000001"), false).is_some());
     // Each tolerance admits exactly its own explained difference.
     let one = |v: &str| vector(&[("x", v)]);
-    assert!(diff_with(&one("1e-07"), &one("0.0000001"), false, FORMAT_BUG).is_none());
-    assert!(diff_with(&one("1e-07"), &one("0.0000002"), false, FORMAT_BUG).is_some());
-    assert!(diff_with(&one("0.5"), &one("0.50"), false, FORMAT_BUG).is_some());
+    // Value text must match exactly: exponent notation is part of the contract.
+    assert!(diff(&one("1e-07"), &one("0.0000001"), false).is_some());
+    assert!(diff(&one("0.5"), &one("0.50"), false).is_some());
     assert!(diff_with(&one("3e-16"), &one("-5e-17"), false, ROUNDING).is_none());
     assert!(diff_with(&one("3e-10"), &one("-5e-11"), false, ROUNDING).is_some());
     assert!(diff_with(&one("0"), &one("NaN"), false, LONE_NONFINITE).is_none());

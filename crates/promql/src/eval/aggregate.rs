@@ -172,7 +172,10 @@ fn aggregate_step(
         let mut index: HashMap<Labels, usize> = HashMap::new();
         for (i, el) in step.iter().enumerate() {
             let mut b = group_labels(&el.labels, &a.modifier).to_builder();
-            b.set(label_param.to_string(), format_value(step[i].v));
+            b.set(
+                label_param.to_string(),
+                crate::value::format_plain(step[i].v),
+            );
             let g = b.build();
             match index.get(&g) {
                 Some(&gi) => groups[gi].members.push(i),

@@ -674,7 +674,7 @@ fn histogram_quantiles(ev: &Ev, c: &Call) -> Result<Val> {
             if !(0.0..=1.0).contains(&qi) {
                 ev.lim.warn(quantile_warning(qi, qpos));
             }
-            let mut qv = format_value(qi);
+            let mut qv = crate::value::format_plain(qi);
             if qi.is_finite() && !qv.contains('.') {
                 qv.push_str(".0");
             }
