@@ -91,14 +91,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_like_go_strconv_f_minus_one() {
-        assert_eq!(format_value(1.0), "1");
-        assert_eq!(format_value(0.1), "0.1");
-        assert_eq!(format_value(1e21), "1000000000000000000000");
-        assert_eq!(format_value(1.5e-7), "0.00000015");
-        assert_eq!(format_value(-0.0), "-0");
-        assert_eq!(format_value(f64::INFINITY), "+Inf");
-        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+    fn plain_formats_like_go_strconv_f_minus_one() {
+        assert_eq!(format_plain(1.0), "1");
+        assert_eq!(format_plain(0.1), "0.1");
+        assert_eq!(format_plain(1e21), "1000000000000000000000");
+        assert_eq!(format_plain(1.5e-7), "0.00000015");
+        assert_eq!(format_plain(-0.0), "-0");
+        assert_eq!(format_plain(f64::INFINITY), "+Inf");
+        assert_eq!(format_plain(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_plain(f64::NAN), "NaN");
         assert_eq!(format_value(f64::NAN), "NaN");
+        assert_eq!(format_value(f64::INFINITY), "+Inf");
     }
 }
