@@ -56,10 +56,10 @@ py_status=${PIPESTATUS[0]}
 set -e
 [ "$py_status" = 0 ] || status=1
 
-passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
-failed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed' target/test-output.txt | awk '{s+=$6} END {print s+0}')
-py_passed=$(grep -Eo '[0-9]+ passed' target/pytest-output.txt | tail -1 | awk '{print $1+0}')
-py_failed=$(grep -Eo '[0-9]+ failed' target/pytest-output.txt | tail -1 | awk '{print $1+0}')
+passed=$( (grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' target/test-output.txt || true) | awk '{s+=$4} END {print s+0}')
+failed=$( (grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed' target/test-output.txt || true) | awk '{s+=$6} END {print s+0}')
+py_passed=$( (grep -Eo '[0-9]+ passed' target/pytest-output.txt || true) | tail -1 | awk '{print $1+0}')
+py_failed=$( (grep -Eo '[0-9]+ failed' target/pytest-output.txt || true) | tail -1 | awk '{print $1+0}')
 passed=$((passed + ${py_passed:-0}))
 failed=$((failed + ${py_failed:-0}))
 echo "sightline: ${passed} passed, ${failed} failed"
