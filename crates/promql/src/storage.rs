@@ -90,17 +90,26 @@ impl MemStorage {
     }
 }
 
-struct MemSeries<'a> {
+/// A series backed by a sorted slice of samples: the [`StoredSeries`] of
+/// in-memory stores ([`MemStorage`] and others outside this crate).
+pub struct SliceSeries<'a> {
     labels: &'a Labels,
     samples: &'a [Sample],
 }
 
-struct MemIter<'a> {
+impl<'a> SliceSeries<'a> {
+    /// Wraps `samples`, which must be sorted by timestamp.
+    pub fn new(labels: &'a Labels, samples: &'a [Sample]) -> Self {
+        SliceSeries { labels, samples }
+    }
+}
+
+struct SliceIter<'a> {
     samples: &'a [Sample],
     pos: usize,
 }
 
-impl SampleIter for MemIter<'_> {
+impl SampleIter for SliceIter<'_> {
     fn next(&mut self) -> Option<Sample> {
         let s = self.samples.get(self.pos).copied();
         if s.is_some() {
@@ -116,12 +125,12 @@ impl SampleIter for MemIter<'_> {
     }
 }
 
-impl StoredSeries for MemSeries<'_> {
+impl StoredSeries for SliceSeries<'_> {
     fn labels(&self) -> &Labels {
         self.labels
     }
     fn iter(&self) -> Box<dyn SampleIter + '_> {
-        Box::new(MemIter {
+        Box::new(SliceIter {
             samples: self.samples,
             pos: 0,
         })
@@ -152,7 +161,7 @@ impl SeriesSource for MemQuerier<'_> {
             if lo >= hi {
                 continue;
             }
-            out.push(Box::new(MemSeries {
+            out.push(Box::new(SliceSeries {
                 labels,
                 samples: &samples[lo..hi],
             }));

@@ -7,7 +7,8 @@
 
 use parking_lot::{RwLock, RwLockReadGuard};
 use sightline_model::{AppendError, AppendReport, Labels, Matcher, Sample, SampleSink, WriteBatch};
-use sightline_promql::{Queryable, SampleIter, SeriesSource, StorageError, StoredSeries};
+use sightline_promql::storage::SliceSeries;
+use sightline_promql::{Queryable, SeriesSource, StorageError, StoredSeries};
 use std::collections::BTreeMap;
 
 /// Series kept in label order; samples in time order.
@@ -68,41 +69,6 @@ struct Snapshot<'a> {
     maxt: i64,
 }
 
-struct Series<'a> {
-    labels: &'a Labels,
-    samples: &'a [Sample],
-}
-
-struct Iter<'a> {
-    samples: &'a [Sample],
-    pos: usize,
-}
-
-impl SampleIter for Iter<'_> {
-    fn next(&mut self) -> Option<Sample> {
-        let s = self.samples.get(self.pos).copied();
-        self.pos += usize::from(s.is_some());
-        s
-    }
-
-    fn seek(&mut self, t: i64) -> Option<Sample> {
-        self.pos += self.samples[self.pos..].partition_point(|s| s.t < t);
-        self.next()
-    }
-}
-
-impl StoredSeries for Series<'_> {
-    fn labels(&self) -> &Labels {
-        self.labels
-    }
-    fn iter(&self) -> Box<dyn SampleIter + '_> {
-        Box::new(Iter {
-            samples: self.samples,
-            pos: 0,
-        })
-    }
-}
-
 impl SeriesSource for Snapshot<'_> {
     fn select(
         &self,
@@ -119,10 +85,7 @@ impl SeriesSource for Snapshot<'_> {
             let lo = samples.partition_point(|s| s.t < self.mint);
             let hi = samples.partition_point(|s| s.t <= self.maxt);
             if lo < hi {
-                out.push(Box::new(Series {
-                    labels,
-                    samples: &samples[lo..hi],
-                }));
+                out.push(Box::new(SliceSeries::new(labels, &samples[lo..hi])));
             }
         }
         Ok(out)
