@@ -35,6 +35,10 @@ pub struct IngestResult {
     pub update_alerts_per_s: Option<f64>,
     /// Server CPU seconds spent during the first post.
     pub create_cpu_s: Option<f64>,
+    /// The harness' own CPU seconds (all its clients) during the first post.
+    pub create_client_cpu_s: Option<f64>,
+    /// Wall seconds of the first post.
+    pub create_wall_s: Option<f64>,
     /// VmRSS before any alert was posted, bytes.
     pub rss_idle: Option<u64>,
     /// VmRSS at the end of the hold with every alert active, bytes.
@@ -139,8 +143,12 @@ fn run_inner(
     std::thread::sleep(Duration::from_secs(2));
     out.rss_idle = status_bytes(pid, "VmRSS");
     let cpu0 = procstat::cpu_seconds(pid).ok();
+    let self0 = procstat::self_cpu_seconds().ok();
     let (wall, failed) = post_all(base, &bodies, p.clients);
     let cpu1 = procstat::cpu_seconds(pid).ok();
+    let self1 = procstat::self_cpu_seconds().ok();
+    out.create_client_cpu_s = self0.zip(self1).map(|(a, b)| b - a);
+    out.create_wall_s = Some(wall.as_secs_f64());
     out.failed_requests += failed;
     out.create_alerts_per_s = Some(p.alerts as f64 / wall.as_secs_f64());
     out.create_cpu_s = cpu0.zip(cpu1).map(|(a, b)| b - a);

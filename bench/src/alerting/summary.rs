@@ -261,6 +261,19 @@ impl AlertingReport {
                 }
             }
         }
+        for (name, r) in ["sightline", "prometheus + alertmanager"]
+            .iter()
+            .zip(&self.ingestion)
+        {
+            if let Some(r) = r {
+                notes.push(format!(
+                    "- {name}: first post took {} s wall, {} s server CPU, {} s harness (client) CPU",
+                    num(r.create_wall_s, 3),
+                    num(r.create_cpu_s, 2),
+                    num(r.create_client_cpu_s, 2)
+                ));
+            }
+        }
         for e in &self.errors {
             notes.push(format!("- error: {e}"));
         }

@@ -101,6 +101,11 @@ fn main() -> Result<()> {
             version("sightline", &a.sightline_bin),
             version("prometheus", &a.prometheus_bin),
             version("alertmanager", &a.alertmanager_bin),
+            (
+                "source tree (HEAD; sightline may include uncommitted work)".into(),
+                command_line_output("git", &["rev-parse", "--short", "HEAD"])
+                    .unwrap_or_else(|| "unknown".into()),
+            ),
         ],
         intervals: Some(iv),
         runs: a.runs,
