@@ -97,6 +97,14 @@ fn acknowledged_samples_survive_kill_9() {
         s.restart();
 
         let stored = s.export("crash_test_total");
+        eprintln!(
+            "round {round}: export has {} series, {} samples, t in {:?}",
+            stored.len(),
+            stored.iter().map(|x| x.1.len()).sum::<usize>(),
+            stored
+                .first()
+                .map(|x| (x.1.first().map(|p| p.0), x.1.last().map(|p| p.0)))
+        );
         let mut have = std::collections::HashSet::new();
         for (key, samples) in &stored {
             let w: usize = key

@@ -28,6 +28,13 @@ pub fn have(bin: &str, why: &str) -> bool {
     found
 }
 
+/// The whole body of a response (ureq's `into_string` stops at 10 MB).
+fn body_text(r: ureq::Response) -> String {
+    let mut s = String::new();
+    let _ = r.into_reader().read_to_string(&mut s);
+    s
+}
+
 /// A running Sightline process.
 pub struct Sightline {
     child: Option<Child>,
@@ -160,8 +167,8 @@ impl Sightline {
     pub fn try_get(&self, path: &str) -> Result<(u16, String), String> {
         let url = format!("http://{}{}", self.addr, path);
         match ureq::get(&url).timeout(Duration::from_secs(30)).call() {
-            Ok(r) => Ok((r.status(), r.into_string().unwrap_or_default())),
-            Err(ureq::Error::Status(code, r)) => Ok((code, r.into_string().unwrap_or_default())),
+            Ok(r) => Ok((r.status(), body_text(r))),
+            Err(ureq::Error::Status(code, r)) => Ok((code, body_text(r))),
             Err(e) => Err(e.to_string()),
         }
     }
@@ -194,8 +201,8 @@ impl Sightline {
             req = req.set(k, v);
         }
         match req.send_bytes(body) {
-            Ok(r) => Ok((r.status(), r.into_string().unwrap_or_default())),
-            Err(ureq::Error::Status(code, r)) => Ok((code, r.into_string().unwrap_or_default())),
+            Ok(r) => Ok((r.status(), body_text(r))),
+            Err(ureq::Error::Status(code, r)) => Ok((code, body_text(r))),
             Err(e) => Err(e.to_string()),
         }
     }
