@@ -9,12 +9,14 @@
 //! - [`targets`]: starting, probing and stopping each server under test.
 //! - [`report`]: the comparison table and the RESULTS.md section.
 //! - [`alerting`]: the alerting benchmark (latency to page, `/api/v2/alerts` ingestion).
+//! - [`query`]: percentiles and answer comparison for the query benchmark.
 
 pub mod alerting;
 pub mod disk;
 pub mod encode;
 pub mod params;
 pub mod procstat;
+pub mod query;
 pub mod report;
 pub mod send;
 pub mod targets;
