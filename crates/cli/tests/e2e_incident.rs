@@ -6,103 +6,12 @@
 //! reports the burn.
 
 mod common;
+mod support_alerting;
 use common::*;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
-
-/// A service exposing `http_requests_total` whose 5xx counter grows while `failing`.
-fn service(failing: Arc<AtomicBool>) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let (ok, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    std::thread::spawn(move || {
-        for mut conn in l.incoming().flatten() {
-            let mut buf = [0u8; 2048];
-            let _ = conn.read(&mut buf);
-            if failing.load(Ordering::SeqCst) {
-                errors.fetch_add(100, Ordering::SeqCst);
-            } else {
-                ok.fetch_add(100, Ordering::SeqCst);
-            }
-            let body = format!(
-                "# TYPE http_requests_total counter\nhttp_requests_total{{code=\"200\"}} {}\nhttp_requests_total{{code=\"500\"}} {}\n",
-                ok.load(Ordering::SeqCst),
-                errors.load(Ordering::SeqCst)
-            );
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
-}
-
-/// A receiver enforcing the parts of a contract the test relies on: PagerDuty Events
-/// v2 (`routing_key` of 32 characters, `event_action`, `dedup_key`, `payload.summary`,
-/// `source` and `severity` on triggers → 202, otherwise 400) or Slack (`text` or
-/// `attachments` → 200 `ok`, otherwise 400 `no_text`). Accepted bodies are sent on
-/// the channel.
-fn receiver(kind: &'static str) -> (u16, mpsc::Receiver<serde_json::Value>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for conn in l.incoming().flatten() {
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; len];
-            let _ = reader.read_exact(&mut body);
-            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let valid = match kind {
-                "pagerduty" => {
-                    let action = v["event_action"].as_str().unwrap_or("");
-                    v["routing_key"].as_str().is_some_and(|k| k.len() == 32)
-                        && ["trigger", "resolve", "acknowledge"].contains(&action)
-                        && v["dedup_key"]
-                            .as_str()
-                            .is_some_and(|k| !k.is_empty() && k.len() <= 255)
-                        && (action != "trigger"
-                            || (v["payload"]["summary"]
-                                .as_str()
-                                .is_some_and(|s| !s.is_empty() && s.len() <= 1024)
-                                && v["payload"]["source"].is_string()
-                                && ["critical", "error", "warning", "info"]
-                                    .contains(&v["payload"]["severity"].as_str().unwrap_or(""))))
-                }
-                _ => v["text"].is_string() || v["attachments"].is_array(),
-            };
-            let (status, text) = match (kind, valid) {
-                ("pagerduty", true) => ("202 Accepted", "{\"status\":\"success\"}"),
-                ("pagerduty", false) => ("400 Bad Request", "{\"status\":\"invalid event\"}"),
-                (_, true) => ("200 OK", "ok"),
-                (_, false) => ("400 Bad Request", "no_text"),
-            };
-            let mut conn = conn;
-            let _ = write!(
-                conn,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                text.len()
-            );
-            assert!(valid, "{kind} receiver got an invalid payload: {v}");
-            let _ = tx.send(v);
-        }
-    });
-    (port, rx)
-}
+use support_alerting::{receiver, service};
 
 #[test]
 fn failure_pages_and_recovery_resolves() {
