@@ -3,7 +3,7 @@
 # Sightline and Prometheus, runs the PromQL query set through both
 # /api/v1/query_range APIs and compares latency, peak RSS growth and answers.
 # Usage: bench/query.sh [--hosts 20] [--duration 3h] [--long-hosts 2] [--long-duration 7d] [other bench-query flags]
-# Defaults take about 5-10 minutes on a 2-core machine. Results: a table on stdout, a
+# Defaults take about 2-5 minutes on a 2-core machine (plus the builds). Results: a table on stdout, a
 # dated section appended to bench/RESULTS.md (unless --no-append), details in
 # bench/out/query-<timestamp>/query-results.json.
 set -euo pipefail
