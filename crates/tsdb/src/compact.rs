@@ -35,13 +35,12 @@ fn series_for_block(s: &Series) -> (Labels, Vec<ChunkSlice>) {
 /// Persists the head data in `[mint, maxt)` as a block.
 fn persist_head_range(inner: &Inner, mint: i64, maxt: i64) -> Result<(), TsdbError> {
     let start = Instant::now();
-    let series: Vec<(Labels, Vec<ChunkSlice>)> = inner
+    // Streamed: one series is selected and re-encoded at a time.
+    let series = inner
         .head
-        .select(&[], mint, maxt - 1)
-        .iter()
-        .map(series_for_block)
-        .filter(|(_, c)| !c.is_empty())
-        .collect();
+        .series_sorted(mint, maxt - 1)
+        .map(|s| series_for_block(&s))
+        .filter(|(_, c)| !c.is_empty());
     write_and_load(inner, series, mint, maxt)?;
     metrics::COMPACTIONS.inc();
     metrics::COMPACTION_DURATION.observe(start.elapsed().as_secs_f64());

@@ -351,7 +351,7 @@ fn maintenance_loop(inner: Arc<Inner>) {
 /// Writes `series` as one level-1 block and loads it (used by head cuts).
 pub(crate) fn write_and_load(
     inner: &Inner,
-    series: Vec<(Labels, Vec<crate::series::ChunkSlice>)>,
+    series: impl IntoIterator<Item = (Labels, Vec<crate::series::ChunkSlice>)>,
     mint: i64,
     maxt: i64,
 ) -> Result<(), TsdbError> {

@@ -531,6 +531,41 @@ impl Head {
         out
     }
 
+    /// Every series with samples in `[mint, maxt]`, in label order, produced one at
+    /// a time: persisting the head into a block streams through this instead of
+    /// [`Head::select`], so only one series' labels and chunks are materialised at
+    /// once rather than the whole head's.
+    pub fn series_sorted(&self, mint: i64, maxt: i64) -> impl Iterator<Item = Series> + '_ {
+        let mut all: Vec<Arc<MemSeries>> = self.refs.read().values().cloned().collect();
+        {
+            let sym = self.symbols.read();
+            all.sort_unstable_by(|a, b| Self::cmp_labels(a, b, &sym));
+        }
+        let mut chunks = Vec::new();
+        all.into_iter().filter_map(move |s| {
+            s.data.lock().chunks_in(mint, maxt, &mut chunks);
+            if chunks.is_empty() {
+                return None;
+            }
+            let labels = self.labels_of(&s, &self.symbols.read());
+            Some(Series::new(labels, std::mem::take(&mut chunks), mint, maxt))
+        })
+    }
+
+    /// Orders two series as their [`Labels`] would compare, without building them.
+    fn cmp_labels(a: &MemSeries, b: &MemSeries, sym: &Symbols) -> std::cmp::Ordering {
+        for (&(an, av), &(bn, bv)) in a.labels.iter().zip(b.labels.iter()) {
+            let o = sym
+                .get(an)
+                .cmp(sym.get(bn))
+                .then_with(|| sym.get(av).cmp(sym.get(bv)));
+            if o.is_ne() {
+                return o;
+            }
+        }
+        a.labels.len().cmp(&b.labels.len())
+    }
+
     /// Label names of series matching `matchers`, sorted.
     pub fn label_names(&self, matchers: &[Matcher]) -> Vec<String> {
         let sym = self.symbols.read();
@@ -828,6 +863,41 @@ mod tests {
         // Older samples are refused after truncation.
         let (r, _) = h.append(&batch("a", 999), None).unwrap();
         assert_eq!(r.too_old, 1);
+    }
+
+    #[test]
+    fn series_sorted_streams_the_same_series_as_select() {
+        let h = Head::new(1000, 0, 0);
+        let names = ["b", "a", "a_b", "ab", "a"];
+        let jobs = ["x", "y", "x", "x", "xx"];
+        for (i, (n, j)) in names.iter().zip(jobs).enumerate() {
+            let mut pairs = vec![("__name__", *n), ("job", j)];
+            if i == 3 {
+                pairs.push(("zone", "z"));
+            }
+            let b = WriteBatch {
+                series: vec![TimeSeries {
+                    labels: Labels::from_pairs(pairs),
+                    samples: vec![Sample::new(100 * i as i64, i as f64)],
+                    exemplars: vec![],
+                }],
+                metadata: vec![],
+            };
+            h.append(&b, None).unwrap();
+        }
+        h.append(&batch("a", 50), None).unwrap();
+        let want: Vec<(Labels, Vec<Sample>)> = h
+            .select(&[], 0, 250)
+            .into_iter()
+            .map(|s| (s.labels.clone(), s.samples()))
+            .collect();
+        let got: Vec<(Labels, Vec<Sample>)> = h
+            .series_sorted(0, 250)
+            .map(|s| (s.labels.clone(), s.samples()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got.len(), 4, "series without samples in range are left out");
+        assert!(got.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]
