@@ -6,11 +6,12 @@
 //! one) and is cancelled when the client goes away: the handler's future holds a guard
 //! whose drop fires the engine's cancel token.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use sightline_model::{Exemplar, Labels, PromDuration};
@@ -19,7 +20,7 @@ use sightline_promql::{
 };
 use tokio::sync::Semaphore;
 
-use crate::envelope::{success_with_annotations, ApiError, ErrorType};
+use crate::envelope::{ApiError, ErrorType};
 use crate::params::{parse_time, Params};
 use crate::storage_adapter::TsdbQueryable;
 
@@ -110,29 +111,6 @@ fn metric_json(l: &Labels) -> Json {
     Json::Object(m)
 }
 
-/// Renders an engine value as the `data` object of a query response.
-pub fn value_json(v: &Value) -> Json {
-    match v {
-        Value::Scalar { t, v } => {
-            json!({"resultType": "scalar", "result": [timestamp_json(*t), format_value(*v)]})
-        }
-        Value::String { t, v } => {
-            json!({"resultType": "string", "result": [timestamp_json(*t), v]})
-        }
-        Value::Vector(samples) => json!({
-            "resultType": "vector",
-            "result": samples.iter().map(|(l, t, v)| json!({"metric": metric_json(l), "value": [timestamp_json(*t), format_value(*v)]})).collect::<Vec<_>>(),
-        }),
-        Value::Matrix(series) => json!({
-            "resultType": "matrix",
-            "result": series.iter().map(|(l, samples)| json!({
-                "metric": metric_json(l),
-                "values": samples.iter().map(|s| json!([timestamp_json(s.t), format_value(s.v)])).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        }),
-    }
-}
-
 fn query_error(e: QueryError) -> ApiError {
     if let QueryError::Parse(m) = &e {
         // Prometheus reports a query that does not parse as a bad parameter.
@@ -202,8 +180,10 @@ async fn run(
     let _guard = CancelOnDrop(token.clone());
     let task_token = token.clone();
     let task_api = api.clone();
-    let task =
-        tokio::task::spawn_blocking(move || eval(&task_api.engine, &task_api.storage, &task_token));
+    // Evaluate and render on the blocking pool: a large matrix is megabytes of JSON.
+    let task = tokio::task::spawn_blocking(move || {
+        eval(&task_api.engine, &task_api.storage, &task_token).map(|r| render_body(&r))
+    });
     let result = match tokio::time::timeout(timeout, task).await {
         Ok(joined) => joined.map_err(|e| ApiError::internal(format!("query task failed: {e}")))?,
         Err(_) => {
@@ -214,12 +194,139 @@ async fn run(
             });
         }
     };
-    let r = result.map_err(query_error)?;
-    Ok(success_with_annotations(
-        value_json(&r.value),
-        r.warnings,
-        r.infos,
-    ))
+    let body = result.map_err(query_error)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
+}
+
+/// Appends `s` as a JSON string literal.
+fn write_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a millisecond timestamp exactly as Prometheus writes it: seconds, then `.`
+/// and three digits when there is a fraction.
+fn write_timestamp(out: &mut String, t: i64) {
+    if t < 0 {
+        out.push('-');
+    }
+    let abs = t.unsigned_abs();
+    let (secs, frac) = (abs / 1000, abs % 1000);
+    if frac == 0 {
+        let _ = write!(out, "{secs}");
+    } else {
+        let _ = write!(out, "{secs}.{frac:03}");
+    }
+}
+
+fn write_metric(out: &mut String, l: &Labels) {
+    out.push('{');
+    for (i, label) in l.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_str(out, &label.name);
+        out.push(':');
+        write_json_str(out, &label.value);
+    }
+    out.push('}');
+}
+
+fn write_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push_str(",\"");
+    out.push_str(&format_value(v));
+    out.push_str("\"]");
+}
+
+/// Writes the `data` object of a query response straight into `out`, without
+/// building an intermediate JSON tree (range answers can hold millions of points).
+pub fn write_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Scalar { t, v } => {
+            out.push_str("{\"resultType\":\"scalar\",\"result\":");
+            write_point(out, *t, *v);
+            out.push('}');
+        }
+        Value::String { t, v } => {
+            out.push_str("{\"resultType\":\"string\",\"result\":[");
+            write_timestamp(out, *t);
+            out.push(',');
+            write_json_str(out, v);
+            out.push_str("]}");
+        }
+        Value::Vector(samples) => {
+            out.push_str("{\"resultType\":\"vector\",\"result\":[");
+            for (i, (l, t, v)) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_metric(out, l);
+                out.push_str(",\"value\":");
+                write_point(out, *t, *v);
+                out.push('}');
+            }
+            out.push_str("]}");
+        }
+        Value::Matrix(series) => {
+            out.push_str("{\"resultType\":\"matrix\",\"result\":[");
+            for (i, (l, samples)) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_metric(out, l);
+                out.push_str(",\"values\":[");
+                for (j, s) in samples.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    write_point(out, s.t, s.v);
+                }
+                out.push_str("]}");
+            }
+            out.push_str("]}");
+        }
+    }
+}
+
+/// The whole success body of a query: envelope, data, warnings and infos (each
+/// left out when empty, as Prometheus 3 does).
+pub fn render_body(r: &sightline_promql::QueryResult) -> String {
+    let points: usize = match &r.value {
+        Value::Matrix(m) => m.iter().map(|(_, s)| s.len()).sum(),
+        Value::Vector(v) => v.len(),
+        _ => 1,
+    };
+    let mut out = String::with_capacity(64 + points * 32);
+    out.push_str("{\"status\":\"success\",\"data\":");
+    write_value(&mut out, &r.value);
+    for (key, list) in [("warnings", &r.warnings), ("infos", &r.infos)] {
+        if !list.is_empty() {
+            let _ = write!(out, ",\"{key}\":{}", serde_json::Value::from(list.clone()));
+        }
+    }
+    out.push('}');
+    out
 }
 
 /// `GET|POST /api/v1/query?query=&time=&timeout=`
@@ -356,6 +463,55 @@ mod tests {
         assert_eq!(
             e.message,
             "invalid parameter \"query\": 1:6: parse error: unclosed left parenthesis"
+        );
+    }
+
+    #[test]
+    fn written_values_are_prometheus_json() {
+        let l = Labels::from_pairs([("__name__", "up"), ("job", "a\"b\\c\nd")]);
+        let matrix = Value::Matrix(vec![(
+            l.clone(),
+            vec![
+                sightline_model::Sample::new(1_000, 1.0),
+                sightline_model::Sample::new(1_500, f64::NAN),
+            ],
+        )]);
+        let mut out = String::new();
+        write_value(&mut out, &matrix);
+        let parsed: Json = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            parsed,
+            json!({"resultType": "matrix", "result": [{"metric": {"__name__": "up", "job": "a\"b\\c\nd"}, "values": [[1, "1"], [1.5, "NaN"]]}]})
+        );
+        assert!(out.contains("[1.500,\"NaN\"]"), "{out}");
+        let mut ts = String::new();
+        write_timestamp(&mut ts, -1_500);
+        assert_eq!(ts, "-1.500");
+        let mut out = String::new();
+        write_value(&mut out, &Value::Vector(vec![(l, 2_000, 1e-7)]));
+        let parsed: Json = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed["result"][0]["value"], json!([2, "1e-07"]));
+        let mut out = String::new();
+        write_value(
+            &mut out,
+            &Value::Scalar {
+                t: 3_000,
+                v: f64::INFINITY,
+            },
+        );
+        assert_eq!(out, "{\"resultType\":\"scalar\",\"result\":[3,\"+Inf\"]}");
+        let body = render_body(&sightline_promql::QueryResult {
+            value: Value::String {
+                t: 0,
+                v: "x".into(),
+            },
+            warnings: vec!["PromQL warning: w".into()],
+            infos: vec![],
+        });
+        let parsed: Json = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            parsed,
+            json!({"status": "success", "data": {"resultType": "string", "result": [0, "x"]}, "warnings": ["PromQL warning: w"]})
         );
     }
 
