@@ -20,7 +20,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Sightline: metrics, logs, traces and alerting in one binary, speaking the
 /// protocols of Prometheus, Alertmanager, Elasticsearch, OpenTelemetry and Jaeger.
 #[derive(Parser, Debug)]
-#[command(name = "sightline", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "sightline",
+    version,
+    about = "Sightline: metrics, logs, traces and alerting in one binary, speaking the protocols of Prometheus, Alertmanager and OpenTelemetry.",
+    after_help = "Examples:\n  sightline serve                           monitor this machine and Sightline itself on :9090\n  sightline serve --config sightline.yml    run with your configuration (prometheus.yml can be imported)\n  sightline serve --demo                    add simulated microservices to look at\n  sightline check config sightline.yml      validate before deploying (file:line:column errors)\n  sightline check rules rules/*.yml         validate Prometheus rule files\n  sightline slo rules sightline.yml         print the generated SLO rules for plain Prometheus",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
