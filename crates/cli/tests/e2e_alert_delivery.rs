@@ -5,7 +5,7 @@
 //! - A `kill -9` of Sightline while the page is open, then a restart on the same data
 //!   directory, sends no second trigger for the same `dedup_key`, and the recovery is
 //!   still resolved at PagerDuty, once.
-//! - A Slack webhook answering 429 with `Retry-After: 1` gets the message later —
+//! - A Slack webhook answering 429 with `Retry-After: 2` gets the message later —
 //!   each retry at least a second after the 429, exactly one delivery per
 //!   notification — and the retries show in Sightline's own metrics.
 
@@ -177,9 +177,12 @@ fn restart_mid_incident_sends_no_duplicate_and_still_resolves() {
 #[test]
 fn slack_429_is_retried_after_retry_after_and_nothing_is_lost() {
     const THROTTLED: usize = 3;
+    // Longer than the 1 s Slack pacing interval, which alone already spaces a message
+    // after a 429 by about a second: a gap of 2 s shows `Retry-After` itself is obeyed.
+    const RETRY_AFTER_SECS: u64 = 2;
     let failing = Arc::new(AtomicBool::new(false));
     let svc = service(failing.clone());
-    let (slack, posts) = recording_receiver(Kind::Slack, THROTTLED, 1);
+    let (slack, posts) = recording_receiver(Kind::Slack, THROTTLED, RETRY_AFTER_SECS);
     let tmp = tempfile::tempdir().unwrap();
     let s = Sightline::start(&config(
         tmp.path(),
@@ -214,13 +217,13 @@ fn slack_429_is_retried_after_retry_after_and_nothing_is_lost() {
         assert_eq!(r.status, 429);
         assert_eq!(r.body, delivered.body, "a retry carried another message");
     }
-    // Each attempt came at least Retry-After (1 s) after the 429 before it.
+    // Each attempt came at least Retry-After after the 429 before it.
     let attempts: Vec<_> = throttled.iter().chain([&delivered]).collect();
     for w in attempts.windows(2) {
         let gap = w[1].at.duration_since(w[0].at);
         assert!(
-            gap >= Duration::from_secs(1),
-            "retry only {gap:?} after a 429 with Retry-After: 1"
+            gap >= Duration::from_secs(RETRY_AFTER_SECS),
+            "retry only {gap:?} after a 429 with Retry-After: {RETRY_AFTER_SECS}"
         );
     }
 

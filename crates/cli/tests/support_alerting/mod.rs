@@ -223,8 +223,10 @@ pub fn collect_for(rx: &mpsc::Receiver<Request>, secs: u64) -> Vec<Request> {
 }
 
 /// A Prometheus rule file with one group evaluated every second holding
-/// `CheckoutErrors`: any 5xx rate of the `checkout` job, severity critical.
-pub const CHECKOUT_RULES: &str = "groups:\n  - name: checkout\n    interval: 1s\n    rules:\n      - alert: CheckoutErrors\n        expr: sum(rate(http_requests_total{job=\"checkout\",code=\"500\"}[3s])) > 0\n        labels: {severity: critical}\n        annotations:\n          summary: 'checkout is failing: {{ $value | humanize }} errors/s'\n          runbook_url: https://runbooks.example/checkout\n";
+/// `CheckoutErrors`: any 5xx rate of the `checkout` job, severity critical. The
+/// 10 s rate window (ten 1 s scrapes) keeps the alert steady when a loaded machine
+/// delays a few scrapes or a restart leaves a gap.
+pub const CHECKOUT_RULES: &str = "groups:\n  - name: checkout\n    interval: 1s\n    rules:\n      - alert: CheckoutErrors\n        expr: sum(rate(http_requests_total{job=\"checkout\",code=\"500\"}[10s])) > 0\n        labels: {severity: critical}\n        annotations:\n          summary: 'checkout is failing: {{ $value | humanize }} errors/s'\n          runbook_url: https://runbooks.example/checkout\n";
 
 /// The sum of every sample of `name` in a Prometheus text exposition whose labels
 /// contain all of `label_parts` (e.g. `integration="slack"`).
