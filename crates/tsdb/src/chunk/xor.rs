@@ -41,8 +41,15 @@ impl Default for XorAppender {
 impl XorAppender {
     /// An empty chunk.
     pub fn new() -> Self {
+        Self::with_capacity(64)
+    }
+
+    /// An empty chunk whose buffer starts with room for `bytes` bytes: head series
+    /// size it from their previous chunk so that a long-lived open chunk does not
+    /// carry the slack of geometric growth.
+    pub fn with_capacity(bytes: usize) -> Self {
         XorAppender {
-            w: BitWriter::with_header(2, 64),
+            w: BitWriter::with_header(2, bytes),
             count: 0,
             t: 0,
             tdelta: 0,
@@ -97,6 +104,11 @@ impl XorAppender {
         self.count += 1;
         let c = self.count.to_be_bytes();
         self.w.header_mut()[..2].copy_from_slice(&c);
+    }
+
+    /// Timestamp of the newest sample (0 before the first).
+    pub fn last_t(&self) -> i64 {
+        self.t
     }
 
     /// The chunk bytes so far (a valid chunk at any point).
