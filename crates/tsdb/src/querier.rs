@@ -47,6 +47,52 @@ pub fn merge_series(lists: Vec<Vec<Series>>, mint: i64, maxt: i64) -> Vec<Series
     out
 }
 
+/// Merges two label-sorted lists without duplicate labels into one, consuming
+/// both: the second list's chunks come after the first's for the same series, and
+/// its copy of the labels is dropped as soon as it is matched. Merging source by
+/// source keeps at most two sources' series alive instead of all of them.
+fn merge_two(a: Vec<Series>, b: Vec<Series>, mint: i64, maxt: i64) -> Vec<Series> {
+    let sorted = |l: &[Series]| l.windows(2).all(|w| w[0].labels < w[1].labels);
+    if !sorted(&a) || !sorted(&b) {
+        return merge_series(vec![a, b], mint, maxt);
+    }
+    if a.is_empty() {
+        return b;
+    }
+    if b.is_empty() {
+        return a;
+    }
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let mut a = a.into_iter().peekable();
+    let mut b = b.into_iter().peekable();
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => match x.labels.cmp(&y.labels) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => {
+                    let (Some(x), Some(y)) = (a.next(), b.next()) else {
+                        break;
+                    };
+                    let (labels, mut chunks) = x.into_parts();
+                    chunks.extend(y.into_parts().1);
+                    out.push(Series::new(labels, chunks, mint, maxt));
+                    continue;
+                }
+            },
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_a { a.next() } else { b.next() };
+        if let Some(s) = next {
+            let (labels, chunks) = s.into_parts();
+            out.push(Series::new(labels, chunks, mint, maxt));
+        }
+    }
+    out
+}
+
 impl Querier {
     /// The queried range.
     pub fn range(&self) -> (i64, i64) {
@@ -58,13 +104,15 @@ impl Querier {
     pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, TsdbError> {
         // Head last: a sample both in a fresh block and not yet truncated from
         // the head is identical, and later sources win ties anyway.
-        let blocks = self.inner.blocks_in(self.mint, self.maxt);
-        let mut lists = Vec::with_capacity(blocks.len() + 1);
-        for b in &blocks {
-            lists.push(b.select(matchers, self.mint, self.maxt)?);
+        // Sources are merged one at a time, so that only the merged result and
+        // one source's series are held at once.
+        let (mint, maxt) = (self.mint, self.maxt);
+        let mut acc: Vec<Series> = Vec::new();
+        for b in &self.inner.blocks_in(mint, maxt) {
+            acc = merge_two(acc, b.select(matchers, mint, maxt)?, mint, maxt);
         }
-        lists.push(self.inner.head.select(matchers, self.mint, self.maxt));
-        Ok(merge_series(lists, self.mint, self.maxt))
+        let head = self.inner.head.select(matchers, mint, maxt);
+        Ok(merge_two(acc, head, mint, maxt))
     }
 
     /// Label names of matching series, sorted and unique.
@@ -87,5 +135,50 @@ impl Querier {
         out.sort();
         out.dedup();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compact::encode_chunks;
+    use sightline_model::Sample;
+
+    fn series(name: &str, ts: &[i64]) -> Series {
+        let samples: Vec<Sample> = ts.iter().map(|&t| Sample::new(t, t as f64)).collect();
+        Series::new(
+            Labels::from_pairs([("__name__", name)]),
+            encode_chunks(&samples),
+            0,
+            1000,
+        )
+    }
+
+    fn flat(l: &[Series]) -> Vec<(Labels, Vec<Sample>)> {
+        l.iter().map(|s| (s.labels.clone(), s.samples())).collect()
+    }
+
+    #[test]
+    fn pairwise_merge_equals_merging_all_sources_at_once() {
+        let a = || vec![series("a", &[1, 2]), series("c", &[5]), series("d", &[7])];
+        let b = || vec![series("b", &[3]), series("c", &[6]), series("e", &[9])];
+        let c = || vec![series("a", &[2, 3]), series("e", &[8])];
+        let want = merge_series(vec![a(), b(), c()], 0, 1000);
+        let got = merge_two(
+            merge_two(merge_two(Vec::new(), a(), 0, 1000), b(), 0, 1000),
+            c(),
+            0,
+            1000,
+        );
+        assert_eq!(flat(&got), flat(&want));
+        assert_eq!(got.len(), 5);
+        assert_eq!(got[0].samples().len(), 3, "a: 1, 2 and 3 once");
+        // An unsorted input still merges correctly.
+        let unsorted = vec![series("z", &[1]), series("b", &[2])];
+        let got = merge_two(a(), unsorted.clone(), 0, 1000);
+        assert_eq!(
+            flat(&got),
+            flat(&merge_series(vec![a(), unsorted], 0, 1000))
+        );
     }
 }

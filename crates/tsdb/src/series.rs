@@ -124,6 +124,11 @@ impl Series {
         }
     }
 
+    /// Labels and chunks, taken apart (merging moves chunks instead of cloning).
+    pub(crate) fn into_parts(self) -> (Labels, Vec<ChunkSlice>) {
+        (self.labels, self.chunks)
+    }
+
     /// The chunks (for compaction and tests).
     pub fn chunks(&self) -> &[ChunkSlice] {
         &self.chunks

@@ -9,6 +9,7 @@
 //! order; (3) outside any lock, wait for the WAL sync (group commit).
 
 pub mod exemplars;
+pub mod hash_shard;
 pub mod index;
 pub mod memseries;
 pub mod symbols;
@@ -32,8 +33,7 @@ use symbols::Symbols;
 
 const SHARDS: usize = 64;
 
-/// Series by label hash (collisions share a vector).
-type Shard = HashMap<u64, Vec<Arc<MemSeries>>>;
+use hash_shard::HashShard as Shard;
 
 #[derive(Default)]
 struct Scratch {
@@ -121,7 +121,7 @@ impl Head {
     pub fn new(range: i64, ooo_window: i64, max_exemplars: usize) -> Self {
         Head {
             symbols: RwLock::new(Symbols::default()),
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
             refs: RwLock::new(HashMap::new()),
             postings: RwLock::new(MemPostings::default()),
             next_ref: AtomicU32::new(1),
@@ -212,20 +212,18 @@ impl Head {
         let shard = &self.shards[hash as usize % SHARDS];
         {
             let g = shard.read();
-            if let Some(list) = g.get(&hash) {
-                let sym = self.symbols.read();
-                if let Some(s) = list.iter().find(|s| Self::labels_eq(s, labels, &sym)) {
-                    if pend {
-                        s.pending.fetch_add(1, AcqRel);
-                    }
-                    return (s.clone(), false);
+            let sym = self.symbols.read();
+            if let Some(s) = g.find(hash, |s| Self::labels_eq(s, labels, &sym)) {
+                if pend {
+                    s.pending.fetch_add(1, AcqRel);
                 }
+                return (s.clone(), false);
             }
         }
         let mut g = shard.write();
-        if let Some(list) = g.get(&hash) {
+        {
             let sym = self.symbols.read();
-            if let Some(s) = list.iter().find(|s| Self::labels_eq(s, labels, &sym)) {
+            if let Some(s) = g.find(hash, |s| Self::labels_eq(s, labels, &sym)) {
                 if pend {
                     s.pending.fetch_add(1, AcqRel);
                 }
@@ -258,7 +256,7 @@ impl Head {
         p.add(r, &s.labels);
         drop(p);
         self.refs.write().insert(r, s.clone());
-        g.entry(hash).or_default().push(s.clone());
+        g.insert(s.clone());
         metrics::SERIES_CREATED.inc();
         metrics::HEAD_SERIES.inc();
         (s, true)
@@ -678,12 +676,7 @@ impl Head {
             if s.pending.load(Acquire) != 0 || !s.data.lock().is_empty() {
                 continue;
             }
-            if let Some(list) = g.get_mut(&s.hash) {
-                list.retain(|x| !Arc::ptr_eq(x, &s));
-                if list.is_empty() {
-                    g.remove(&s.hash);
-                }
-            }
+            g.remove(&s);
             self.postings.write().remove(s.r, &s.labels);
             self.refs.write().remove(&s.r);
             self.exemplars.lock().forget(s.r);
