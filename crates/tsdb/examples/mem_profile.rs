@@ -336,6 +336,20 @@ fn main() {
         (PEAK.load(Relaxed) - base) / n as isize,
         (peak_load - base) / n as isize
     );
+    // What `/api/v1/series` does: select every series over the whole range.
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    let all = q.select(&[]).unwrap();
+    let held = LIVE.load(Relaxed) - before;
+    let peak = PEAK.load(Relaxed) - before;
+    println!(
+        "select all {} series over all blocks + head: result holds {} B/series, peak {} B/series above the steady state",
+        all.len(),
+        held / n as isize,
+        peak / n as isize
+    );
+    drop(all);
     db.close().unwrap();
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);

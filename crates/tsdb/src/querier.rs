@@ -75,7 +75,9 @@ fn merge_two(a: Vec<Series>, b: Vec<Series>, mint: i64, maxt: i64) -> Vec<Series
                         break;
                     };
                     let (labels, mut chunks) = x.into_parts();
-                    chunks.extend(y.into_parts().1);
+                    let more = y.into_parts().1;
+                    chunks.reserve_exact(more.len());
+                    chunks.extend(more);
                     out.push(Series::new(labels, chunks, mint, maxt));
                     continue;
                 }

@@ -297,8 +297,10 @@ impl Block {
                 .index
                 .series(&self.index_map, id)
                 .map_err(|e| TsdbError::corrupt(ipath(), e))?;
-            let mut chunks = Vec::new();
-            for c in metas.iter().filter(|c| c.maxt >= mint && c.mint <= maxt) {
+            let in_range = |c: &&ChunkMeta| c.maxt >= mint && c.mint <= maxt;
+            // Exact capacity: a select of every series holds one of these per series.
+            let mut chunks = Vec::with_capacity(metas.iter().filter(in_range).count());
+            for c in metas.iter().filter(in_range) {
                 chunks.push(
                     self.chunk(c)
                         .map_err(|e| TsdbError::corrupt(self.dir.join("chunks"), e))?,

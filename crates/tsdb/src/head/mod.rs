@@ -514,7 +514,12 @@ impl Head {
         let mut chunks = Vec::new();
         for id in ids {
             let Some(s) = refs.get(&id) else { continue };
-            s.data.lock().chunks_in(mint, maxt, &mut chunks);
+            let d = s.data.lock();
+            // Room for every chunk (the out-of-order buffer rarely adds more), so
+            // the list a select holds per series carries no growth slack.
+            chunks.reserve_exact(d.chunk_count() + usize::from(d.ooo.is_some()));
+            d.chunks_in(mint, maxt, &mut chunks);
+            drop(d);
             if chunks.is_empty() {
                 continue;
             }
