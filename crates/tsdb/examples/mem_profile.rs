@@ -350,6 +350,16 @@ fn main() {
         peak / n as isize
     );
     drop(all);
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let labels = q.select_labels(&[]).unwrap();
+    println!(
+        "select_labels of all {} series: result holds {} B/series, peak {} B/series above the steady state",
+        labels.len(),
+        (LIVE.load(Relaxed) - before) / n as isize,
+        (PEAK.load(Relaxed) - before) / n as isize
+    );
+    drop(labels);
     db.close().unwrap();
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);

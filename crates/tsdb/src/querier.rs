@@ -117,6 +117,29 @@ impl Querier {
         Ok(merge_two(acc, head, mint, maxt))
     }
 
+    /// Labels of the series [`Querier::select`] returns, sorted and unique, without
+    /// reading or copying any chunk: for callers that list series (such as
+    /// `/api/v1/series`), so they hold one label set per series and touch no
+    /// chunk data.
+    pub fn select_labels(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, TsdbError> {
+        let (mint, maxt) = (self.mint, self.maxt);
+        let mut acc: Vec<Labels> = Vec::new();
+        let mut add = |mut list: Vec<Labels>| {
+            if acc.is_empty() {
+                acc = list;
+            } else {
+                acc.append(&mut list);
+                acc.sort_unstable();
+                acc.dedup();
+            }
+        };
+        for b in &self.inner.blocks_in(mint, maxt) {
+            add(b.select_labels(matchers, mint, maxt)?);
+        }
+        add(self.inner.head.select_labels(matchers, mint, maxt));
+        Ok(acc)
+    }
+
     /// Label names of matching series, sorted and unique.
     pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, TsdbError> {
         let mut out = self.inner.head.label_names(matchers);

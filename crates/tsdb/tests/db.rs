@@ -619,3 +619,54 @@ fn concurrent_appends_queries_and_compaction() {
     let got = query(&db, i64::MIN, i64::MAX, &[eq("__name__", "c")]);
     assert!(got.iter().all(|(_, s)| s.len() == n as usize));
 }
+
+#[test]
+fn select_labels_lists_the_series_select_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), cfg()).unwrap();
+    fill(&db, 12, 0, 5 * H, 60_000);
+    // A series only in the head, and one only in the oldest range.
+    db.append(batch(vec![(
+        ls(&[("__name__", "late")]),
+        vec![(5 * H, 1.0)],
+    )]))
+    .unwrap();
+    db.compact().unwrap();
+    assert!(!db.blocks().is_empty());
+    let labels_of = |mint: i64, maxt: i64, m: &[Matcher]| -> Vec<Labels> {
+        query(&db, mint, maxt, m)
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect()
+    };
+    let ranges = [
+        (i64::MIN, i64::MAX),
+        (0, H),
+        (2 * H - 60_000, 2 * H + 60_000),
+        (5 * H, 6 * H),
+        (7 * H, 8 * H),
+    ];
+    let matchers: [Vec<Matcher>; 3] = [
+        vec![],
+        vec![eq("__name__", "load")],
+        vec![Matcher::new(MatchOp::RegexMatch, "inst", "i00.*").unwrap()],
+    ];
+    for (mint, maxt) in ranges {
+        for m in &matchers {
+            let got = db.querier(mint, maxt).unwrap().select_labels(m).unwrap();
+            assert_eq!(got, labels_of(mint, maxt, m), "range {mint}..{maxt}, {m:?}");
+        }
+    }
+    let all = db
+        .querier(i64::MIN, i64::MAX)
+        .unwrap()
+        .select_labels(&[])
+        .unwrap();
+    assert_eq!(all.len(), 13);
+    assert!(db
+        .querier(7 * H, 8 * H)
+        .unwrap()
+        .select_labels(&[])
+        .unwrap()
+        .is_empty());
+}

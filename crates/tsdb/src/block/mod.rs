@@ -313,6 +313,28 @@ impl Block {
         Ok(out)
     }
 
+    /// Labels of matching series with a chunk overlapping `[mint, maxt]`, in label
+    /// order: the series [`Block::select`] returns, without reading chunk data.
+    pub fn select_labels(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Labels>, TsdbError> {
+        let ids = postings::select(&self.index.view(&self.index_map), matchers);
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (labels, metas) = self
+                .index
+                .series(&self.index_map, id)
+                .map_err(|e| TsdbError::corrupt(self.dir.join("index"), e))?;
+            if metas.iter().any(|c| c.maxt >= mint && c.mint <= maxt) {
+                out.push(labels);
+            }
+        }
+        Ok(out)
+    }
+
     /// Label names of matching series (all names for no matchers), sorted.
     pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, TsdbError> {
         if matchers.is_empty() {

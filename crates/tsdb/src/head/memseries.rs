@@ -231,6 +231,17 @@ impl SeriesData {
         created
     }
 
+    /// True when [`SeriesData::chunks_in`] would return a chunk for `[mint, maxt]`.
+    pub fn overlaps(&self, mint: i64, maxt: i64) -> bool {
+        let ooo = self.ooo();
+        self.sealed.iter().any(|c| c.maxt >= mint && c.mint <= maxt)
+            || self
+                .open
+                .as_ref()
+                .is_some_and(|o| o.maxt() >= mint && o.mint <= maxt)
+            || ooo.partition_point(|s| s.t < mint) < ooo.partition_point(|s| s.t <= maxt)
+    }
+
     /// Chunks overlapping `[mint, maxt]` as query slices (the open chunk and the
     /// out-of-order buffer are copied, sealed chunks shared).
     pub fn chunks_in(&self, mint: i64, maxt: i64, out: &mut Vec<ChunkSlice>) {

@@ -534,6 +534,22 @@ impl Head {
         out
     }
 
+    /// Labels of the series [`Head::select`] returns, sorted, without copying any
+    /// chunk.
+    pub fn select_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let ids = self.select_refs(matchers);
+        let sym = self.symbols.read();
+        let refs = self.refs.read();
+        let mut out: Vec<Labels> = ids
+            .into_iter()
+            .filter_map(|id| refs.get(&id))
+            .filter(|s| s.data.lock().overlaps(mint, maxt))
+            .map(|s| self.labels_of(s, &sym))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Every series with samples in `[mint, maxt]`, in label order, produced one at
     /// a time: persisting the head into a block streams through this instead of
     /// [`Head::select`], so only one series' labels and chunks are materialised at
