@@ -81,14 +81,26 @@ pub async fn series(State(tsdb): State<Arc<Tsdb>>, p: Params) -> Result<Response
     let r = range(&p)?;
     let limit = p.limit()?;
     let data = blocking(move || {
-        let mut series = select_union(&tsdb, &r, &alts)?;
+        // Labels only: no chunk is read or copied (a `{job="x"}` over a large
+        // store would otherwise load every chunk it selects).
+        let q = tsdb
+            .querier(r.start, r.end)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut series: Vec<Labels> = Vec::new();
+        for alt in &alts {
+            series.extend(
+                q.select_labels(alt)
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
+            );
+        }
+        if alts.len() > 1 {
+            series.sort();
+            series.dedup();
+        }
         if limit > 0 {
             series.truncate(limit);
         }
-        Ok(series
-            .iter()
-            .map(|s| labels_json(&s.labels))
-            .collect::<Vec<_>>())
+        Ok(series.iter().map(labels_json).collect::<Vec<_>>())
     })
     .await?;
     Ok(success(Value::Array(data)))
