@@ -38,9 +38,10 @@ impl MetricType {
         }
     }
 
-    /// Parses an exposition-format type name; anything unrecognised is `Unknown`.
-    pub fn parse(s: &str) -> MetricType {
-        match s {
+    /// The type named `s` in the exposition formats, or `None` for a name that is
+    /// not one (parsers reject those).
+    pub fn from_name(s: &str) -> Option<MetricType> {
+        Some(match s {
             "counter" => MetricType::Counter,
             "gauge" => MetricType::Gauge,
             "histogram" => MetricType::Histogram,
@@ -48,8 +49,14 @@ impl MetricType {
             "summary" => MetricType::Summary,
             "info" => MetricType::Info,
             "stateset" => MetricType::StateSet,
-            _ => MetricType::Unknown,
-        }
+            "unknown" => MetricType::Unknown,
+            _ => return None,
+        })
+    }
+
+    /// Parses an exposition-format type name; anything unrecognised is `Unknown`.
+    pub fn parse(s: &str) -> MetricType {
+        MetricType::from_name(s).unwrap_or(MetricType::Unknown)
     }
 }
 

@@ -329,17 +329,8 @@ impl<'a> Parser<'a> {
                     }))
                 }
                 "TYPE" => {
-                    let metric_type = match text {
-                        "counter" => MetricType::Counter,
-                        "gauge" => MetricType::Gauge,
-                        "histogram" => MetricType::Histogram,
-                        "gaugehistogram" => MetricType::GaugeHistogram,
-                        "summary" => MetricType::Summary,
-                        "info" => MetricType::Info,
-                        "stateset" => MetricType::StateSet,
-                        "unknown" => MetricType::Unknown,
-                        other => return Err(format!("invalid metric type {other:?}")),
-                    };
+                    let metric_type = MetricType::from_name(text)
+                        .ok_or_else(|| format!("invalid metric type {text:?}"))?;
                     self.note_family(name, Some(metric_type));
                     Ok(Some(Entry::Type { name, metric_type }))
                 }
