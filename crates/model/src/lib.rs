@@ -20,6 +20,9 @@ pub mod metadata;
 pub mod sample;
 pub mod units;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use batch::{AppendError, AppendReport, SampleSink, TimeSeries, WriteBatch};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};

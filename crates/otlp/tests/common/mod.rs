@@ -1,8 +1,6 @@
 //! Shared test helpers: a recording sink and OTLP request builders.
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
-
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
@@ -10,54 +8,14 @@ use opentelemetry_proto::tonic::metrics::v1::{
     Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use sightline_model::{AppendError, AppendReport, SampleSink, WriteBatch};
+use sightline_model::WriteBatch;
 
 /// 2023-11-14T22:13:20.123456789Z in ns; 1700000000123 in ms.
 pub const T_NS: u64 = 1_700_000_000_123_456_789;
 pub const T_MS: i64 = 1_700_000_000_123;
 
-#[derive(Clone)]
-pub enum Mode {
-    Accept,
-    Report(AppendReport),
-    Unavailable,
-    Storage,
-    Invalid,
-}
-
-pub struct RecordingSink {
-    pub batches: Mutex<Vec<WriteBatch>>,
-    pub mode: Mode,
-}
-
-impl RecordingSink {
-    pub fn new(mode: Mode) -> Arc<Self> {
-        Arc::new(RecordingSink {
-            batches: Mutex::new(Vec::new()),
-            mode,
-        })
-    }
-    pub fn taken(&self) -> Vec<WriteBatch> {
-        std::mem::take(&mut *self.batches.lock().unwrap())
-    }
-}
-
-impl SampleSink for RecordingSink {
-    fn append(&self, batch: WriteBatch) -> Result<AppendReport, AppendError> {
-        let n = batch.sample_count() as u64;
-        self.batches.lock().unwrap().push(batch);
-        match &self.mode {
-            Mode::Accept => Ok(AppendReport {
-                accepted: n,
-                ..Default::default()
-            }),
-            Mode::Report(r) => Ok(r.clone()),
-            Mode::Unavailable => Err(AppendError::Unavailable("head is full".into())),
-            Mode::Storage => Err(AppendError::Storage("disk full".into())),
-            Mode::Invalid => Err(AppendError::Invalid("refused".into())),
-        }
-    }
-}
+#[allow(unused_imports)] // not every test binary uses both
+pub use sightline_model::testing::{Mode, RecordingSink};
 
 pub fn s(k: &str, v: &str) -> KeyValue {
     KeyValue {
